@@ -1,0 +1,3 @@
+"""rollbook: executable, parameterised runbooks for a PostgreSQL data-layer rollout."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,16 @@
+"""`rollbook ...` commands. Each concern registers its own group here."""
+
+from __future__ import annotations
+
+import click
+
+from rollbook.cli.params import params_group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rollbook")
+def main() -> None:
+    """Executable runbooks for a PostgreSQL data-layer rollout."""
+
+
+main.add_command(params_group)

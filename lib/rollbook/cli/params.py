@@ -1,0 +1,28 @@
+"""`rollbook params check FILE`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import yaml
+
+from rollbook.config import ParamsError, load_params, redacted
+
+
+@click.group("params")
+def params_group() -> None:
+    """Validate params files."""
+
+
+@params_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def check(file: str) -> None:
+    """Validate FILE and print it with secrets shown only as references."""
+    try:
+        params = load_params(file)
+    except ParamsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(yaml.safe_dump(redacted(params), sort_keys=False).rstrip())
+    click.echo(f"ok: {file} is valid", err=True)
