@@ -1,4 +1,4 @@
-"""PostgreSQL sessions with guard rails: application_name, timeouts, read-only, no secret in logs."""
+"""PostgreSQL sessions with guard rails: application_name, timeouts, read-only."""
 
 from __future__ import annotations
 

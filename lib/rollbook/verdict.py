@@ -1,0 +1,88 @@
+"""Verdict checks: every runbook decision is a named check with observed value and threshold.
+
+A check is `pass`, `fail` or `no data`; no data is never a pass.
+"""
+
+from __future__ import annotations
+
+import operator
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+_OPERATORS = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NO_DATA = "no data"
+
+
+class Check(BaseModel):
+    """One line of a verdict table."""
+
+    name: str
+    status: Status
+    observed: float | int | str | bool | None = None
+    threshold: str | None = None
+    unit: str = ""
+    required: bool = True
+    detail: str = ""
+
+    @property
+    def blocks(self) -> bool:
+        """A required check that did not pass makes the verdict fail."""
+        return self.required and self.status is not Status.PASS
+
+
+def compare(
+    name: str,
+    observed: float | None,
+    op: str,
+    limit: float,
+    *,
+    unit: str = "",
+    required: bool = True,
+    detail: str = "",
+) -> Check:
+    """Check `observed <op> limit`; a missing or NaN observation is `no data`."""
+    if op not in _OPERATORS:
+        raise ValueError(f"unknown comparison {op!r}; use one of {', '.join(_OPERATORS)}")
+    threshold = f"{op} {limit:g}"
+    if observed is None or observed != observed:  # None or NaN
+        status = Status.NO_DATA
+        observed = None
+    else:
+        status = Status.PASS if _OPERATORS[op](observed, limit) else Status.FAIL
+    return Check(
+        name=name,
+        status=status,
+        observed=observed,
+        threshold=threshold,
+        unit=unit,
+        required=required,
+        detail=detail,
+    )
+
+
+def expect(name: str, ok: bool | None, *, detail: str = "", required: bool = True) -> Check:
+    """A yes/no check (None means it could not be observed)."""
+    status = Status.NO_DATA if ok is None else Status.PASS if ok else Status.FAIL
+    return Check(name=name, status=status, observed=ok, detail=detail, required=required)
+
+
+class VerdictFailed(AssertionError):
+    """Raised by a runbook's verdict cell so that papermill exits non-zero."""
+
+
+def failing(checks: list[Check]) -> list[Check]:
+    """The checks that make a verdict fail."""
+    return [c for c in checks if c.blocks]
