@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from rollbook.cli.lab import lab_group
 from rollbook.cli.params import params_group
 
 
@@ -13,4 +14,5 @@ def main() -> None:
     """Executable runbooks for a PostgreSQL data-layer rollout."""
 
 
+main.add_command(lab_group)
 main.add_command(params_group)

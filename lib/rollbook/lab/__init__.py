@@ -1,0 +1,1 @@
+"""The embedded lab: PostgreSQL primary + replica, PgBouncer, Redis, Prometheus, workload."""

@@ -1,0 +1,180 @@
+"""`rollbook lab up | down | status | reset`: the whole embedded stack, idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rollbook.lab import process
+from rollbook.lab.layout import ADMIN_USER, APP_USER, LabLayout, LabNotFound, default_lab_dir
+from rollbook.lab.postgres import (
+    PostgresInstance,
+    create_roles_and_database,
+    init_primary,
+    make_replica,
+    scram_secrets,
+)
+from rollbook.lab.seed import seed
+from rollbook.lab.services import (
+    build_services,
+    write_pgbouncer_config,
+    write_pgbouncer_exporter_config,
+    write_prometheus_config,
+)
+
+SEEDED_MARKER = "seeded"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    pid: int | None
+    port: int
+    healthy: bool
+
+
+def _state_dir_for(lab_dir: Path) -> Path:
+    """Where PostgreSQL's files live: inside the lab unless we are root.
+
+    As root the data must belong to the unprivileged user and every parent directory
+    must be traversable by it; a checkout under /root is not, so use /var/tmp.
+    """
+    if not process.running_as_root():
+        return lab_dir / "state"
+    digest = hashlib.sha1(str(lab_dir).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"rollbook-lab-{digest}"
+
+
+class Lab:
+    """One lab: its layout on disk and its services."""
+
+    def __init__(self, layout: LabLayout):
+        self.layout = layout
+        if layout.state_dir is None:
+            layout.state_dir = _state_dir_for(layout.dir)
+        self.primary = PostgresInstance(layout, "primary")
+        self.replica = PostgresInstance(layout, "replica")
+        self.services = build_services(layout)
+
+    @classmethod
+    def open(cls, lab_dir: Path | None = None, **settings) -> Lab:
+        """The lab in `lab_dir` as last configured; settings given here win."""
+        try:
+            layout = LabLayout.load(lab_dir)
+            if settings:
+                layout = LabLayout(layout.dir, state_dir=layout.state_dir, **settings)
+        except LabNotFound:
+            layout = LabLayout(Path(lab_dir) if lab_dir else default_lab_dir(), **settings)
+        return cls(layout)
+
+    # ---- set-up -------------------------------------------------------------------------
+    def _prepare_dirs(self) -> None:
+        lay = self.layout
+        for sub in ("run", "logs", "config", "secrets"):
+            (lay.dir / sub).mkdir(parents=True, exist_ok=True)
+        (lay.dir / "secrets").chmod(0o700)
+        lay.state_dir.mkdir(parents=True, exist_ok=True)
+        lay.state_dir.chmod(0o700)
+        process.chown_to_service_user(lay.state_dir)
+        for sub in ("logs", "sockets"):
+            (lay.state_dir / sub).mkdir(exist_ok=True)
+            process.chown_to_service_user(lay.state_dir / sub)
+        for role in ("app", "admin", "replication"):
+            path = lay.secret_file(role)
+            if not path.exists():
+                path.touch(mode=0o600)
+                path.write_text(secrets.token_urlsafe(24) + "\n")
+        pgpass = lay.dir / "secrets" / "pgpass"
+        pgpass.touch(mode=0o600)
+        pgpass.write_text(
+            "".join(
+                f"127.0.0.1:*:*:{user}:{lay.secret_file(role).read_text().strip()}\n"
+                for user, role in ((APP_USER, "app"), (ADMIN_USER, "admin"))
+            )
+        )
+        lay.save()
+
+    def _postgres_up(self, say: Progress) -> None:
+        if not self.primary.exists:
+            say("initdb primary")
+            init_primary(self.primary)
+        self.primary.start()
+        marker = self.layout.dir / SEEDED_MARKER
+        if not marker.exists():
+            create_roles_and_database(self.primary)
+            say(f"seeding {self.layout.seed_messages:,} messages")
+            with self.primary.connect(as_app=True) as conn:
+                report = seed(conn, self.layout.seed_messages, say)
+                from rollbook.flags import FlagStore  # TODO(integrator): top-level import
+
+                FlagStore(conn).ensure_schema()
+            say(
+                f"seeded {report.messages:,} messages in {report.load_seconds:.1f} s "
+                f"({report.rows_per_second:,.0f} rows/s; keys and stats "
+                f"{report.total_seconds - report.load_seconds:.1f} s)"
+            )
+            marker.write_text(f"{report.messages}\n")
+            if self.replica.exists:  # a replica of the unseeded primary is useless
+                self.replica.stop()
+                shutil.rmtree(self.replica.data)
+        if not self.replica.exists:
+            say("pg_basebackup replica")
+            make_replica(self.primary, self.replica)
+        self.replica.start()
+
+    def up(self, say: Progress = print) -> list[ServiceStatus]:
+        """Start whatever is not running; create and seed what does not exist."""
+        started = time.perf_counter()
+        self._prepare_dirs()
+        self._postgres_up(say)
+        write_pgbouncer_config(
+            self.layout, self.primary, scram_secrets(self.primary, [APP_USER, ADMIN_USER])
+        )
+        write_pgbouncer_exporter_config(self.layout)
+        write_prometheus_config(self.layout)
+        for service in self.services:
+            if not service.healthy():
+                say(f"starting {service.name}")
+                service.start()
+        say(f"lab up in {time.perf_counter() - started:.1f} s")
+        return self.status()
+
+    # ---- inspection and tear-down ---------------------------------------------------------
+    def status(self) -> list[ServiceStatus]:
+        rows = []
+        for pg in (self.primary, self.replica):
+            pid = pg.pid()
+            rows.append(
+                ServiceStatus(
+                    f"postgres-{pg.role}", pid, pg.port, bool(pid) and process.port_open(pg.port)
+                )
+            )
+        for service in self.services:
+            pid = service.pid()
+            rows.append(ServiceStatus(service.name, pid, service.port, service.healthy()))
+        return rows
+
+    def down(self, say: Progress = print) -> None:
+        """Stop only the processes this lab started (pid files)."""
+        for service in reversed(self.services):
+            if service.pid():
+                say(f"stopping {service.name}")
+            service.stop()
+        for pg in (self.replica, self.primary):
+            if pg.pid():
+                say(f"stopping postgres-{pg.role}")
+            pg.stop()
+
+    def destroy(self, say: Progress = print) -> None:
+        """Stop everything and delete the lab's files (data, secrets, logs)."""
+        self.down(say)
+        for path in (self.layout.state_dir, self.layout.dir):
+            if path.exists():
+                say(f"removing {path}")
+                shutil.rmtree(path)
