@@ -1,0 +1,1 @@
+"""One module per runbook step; the notebooks call these."""

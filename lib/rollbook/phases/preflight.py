@@ -1,0 +1,346 @@
+"""Preflight: the pre-rollout checklist, read-only. Each function returns what it saw + checks."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import redis
+import requests
+
+from rollbook.config import Params
+from rollbook.db import pgbouncer_console, session
+from rollbook.phases.migration import KEYSET_MIGRATION, index_builds
+from rollbook.prom.catalog import concept
+from rollbook.prom.client import PromClient
+from rollbook.prom.slo import summarise
+from rollbook.prom.window import last
+from rollbook.verdict import Check, compare, expect
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+# Replica lag in seconds, with the idle-primary fix: 0 when everything received is replayed.
+REPLICA_LAG_SQL = """
+SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END
+"""
+
+BLOCKERS_SQL = """
+SELECT pid, usename, application_name, state,
+       round(extract(epoch FROM now() - xact_start)::numeric, 1) AS xact_age_s,
+       left(query, 120) AS query
+FROM pg_stat_activity
+WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
+  AND backend_type = 'client backend'
+  AND (now() - xact_start > make_interval(secs => %(max_age)s)
+       OR (state LIKE 'idle in transaction%%'
+           AND now() - state_change > make_interval(secs => %(max_age)s)))
+ORDER BY xact_start
+"""
+
+
+@dataclass
+class Section:
+    """What one preflight step saw (a table for the reader) and what it concluded."""
+
+    table: pd.DataFrame
+    checks: list[Check] = field(default_factory=list)
+
+
+def _reachable(name: str, fetch) -> tuple[dict, Check]:
+    try:
+        version = fetch()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", shown as such
+        return {"component": name, "version": None, "error": str(exc)[:200]}, expect(
+            f"{name} reachable", False, detail=str(exc)[:200]
+        )
+    return {"component": name, "version": version, "error": ""}, expect(f"{name} reachable", True)
+
+
+def _pg_version(params: Params, endpoint) -> str:
+    with session(endpoint, params.safety, purpose="preflight", read_only=True) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def _pgbouncer_version(params: Params) -> str:
+    with pgbouncer_console(params.pgbouncer) as conn:
+        return conn.execute("SHOW VERSION").fetchone()[0]
+
+
+def _redis_client(params: Params) -> redis.Redis:
+    r = params.redis
+    password = r.password.resolve() if r.password else None
+    return redis.Redis(host=r.host, port=r.port, db=r.db, password=password, socket_timeout=5)
+
+
+def _prometheus_get(params: Params, path: str) -> dict:
+    prom = params.prometheus
+    headers = {}
+    if prom.bearer_token is not None:
+        headers["Authorization"] = f"Bearer {prom.bearer_token.resolve()}"
+    response = requests.get(prom.url.rstrip("/") + path, headers=headers, timeout=10)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def connectivity(params: Params) -> Section:
+    """Every component answers, with its version."""
+    probes = {"primary": lambda: _pg_version(params, params.primary)}
+    if params.replica:
+        probes["replica"] = lambda: _pg_version(params, params.replica)
+    if params.pgbouncer:
+        probes["pgbouncer"] = lambda: _pgbouncer_version(params)
+    if params.redis:
+        probes["redis"] = lambda: _redis_client(params).info("server")["redis_version"]
+    if params.prometheus:
+        probes["prometheus"] = lambda: _prometheus_get(params, "/api/v1/status/buildinfo")[
+            "version"
+        ]
+    rows, checks = zip(*(_reachable(name, fetch) for name, fetch in probes.items()), strict=True)
+    return Section(pd.DataFrame(rows), list(checks))
+
+
+def replication(params: Params, max_lag_seconds: float) -> Section:
+    """The replica streams from the primary and replays within the lag threshold."""
+    with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
+        table = pd.DataFrame(
+            conn.execute(
+                "SELECT application_name, client_addr::text, state, sync_state, "
+                "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS replay_lag_bytes "
+                "FROM pg_stat_replication"
+            ).fetchall(),
+            columns=["application_name", "client_addr", "state", "sync_state", "lag_bytes"],
+        )
+    streaming = bool((table["state"] == "streaming").any()) if len(table) else False
+    lag = None
+    if params.replica:
+        with session(params.replica, params.safety, purpose="preflight", read_only=True) as conn:
+            lag = float(conn.execute(REPLICA_LAG_SQL).fetchone()[0] or 0.0)
+    return Section(
+        table,
+        [
+            expect("replica streaming", streaming, detail=f"{len(table)} WAL sender(s)"),
+            compare("replica lag", lag, "<=", max_lag_seconds, unit="s"),
+        ],
+    )
+
+
+def extensions(params: Params) -> Section:
+    """pg_stat_statements is installed and preloaded (later phases read it)."""
+    with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT extname, extversion FROM pg_extension ORDER BY extname"
+        ).fetchall()
+        preload = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+    table = pd.DataFrame(rows, columns=["extension", "version"])
+    installed = "pg_stat_statements" in set(table["extension"])
+    return Section(
+        table,
+        [
+            expect("pg_stat_statements installed", installed),
+            expect("pg_stat_statements preloaded", "pg_stat_statements" in preload),
+        ],
+    )
+
+
+def _console_rows(conn, command: str) -> pd.DataFrame:
+    cur = conn.execute(command)
+    return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+
+def pool_capacity(params: Params, headroom: int = 10) -> Section:
+    """PgBouncer pools in transaction mode, and its server connections fit the primary."""
+    with pgbouncer_console(params.pgbouncer) as conn:
+        config = _console_rows(conn, "SHOW CONFIG").set_index("key")["value"]
+        databases = _console_rows(conn, "SHOW DATABASES")
+    with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
+        max_connections = int(conn.execute("SHOW max_connections").fetchone()[0])
+        reserved = int(conn.execute("SHOW superuser_reserved_connections").fetchone()[0])
+    app_dbs = databases[databases["name"] != "pgbouncer"]
+    pool_sizes = app_dbs["pool_size"].astype(int)
+    server_conns = int(pool_sizes.sum())
+    available = max_connections - reserved - headroom
+    table = pd.DataFrame(
+        [
+            ("pool_mode", config.get("pool_mode")),
+            ("default_pool_size", config.get("default_pool_size")),
+            ("max_client_conn", config.get("max_client_conn")),
+            ("pooled databases", len(app_dbs)),
+            ("server connections (sum of pool sizes)", server_conns),
+            ("primary max_connections", max_connections),
+            ("primary superuser_reserved_connections", reserved),
+        ],
+        columns=["setting", "value"],
+    )
+    return Section(
+        table,
+        [
+            expect(
+                "PgBouncer pool_mode is transaction",
+                config.get("pool_mode") == "transaction",
+                detail=f"pool_mode = {config.get('pool_mode')}",
+            ),
+            compare(
+                "PgBouncer server connections fit the primary",
+                server_conns,
+                "<=",
+                available,
+                unit="connections",
+                detail=f"max_connections {max_connections} - reserved {reserved} "
+                f"- headroom {headroom}",
+            ),
+        ],
+    )
+
+
+def monitoring(params: Params, expected_alerts: set[str] | None = None) -> Section:
+    """Every Prometheus target is up and the project's alert rules are loaded."""
+    targets = _prometheus_get(params, "/api/v1/targets")["activeTargets"]
+    table = pd.DataFrame(
+        [
+            {
+                "job": t["labels"].get("job"),
+                "instance": t["labels"].get("instance"),
+                "health": t["health"],
+                "last_error": t.get("lastError", ""),
+            }
+            for t in targets
+        ],
+        columns=["job", "instance", "health", "last_error"],
+    )
+    groups = _prometheus_get(params, "/api/v1/rules?type=alert")["groups"]
+    loaded = {rule["name"] for group in groups for rule in group["rules"]}
+    down = table[table["health"] != "up"]
+    checks = [
+        expect(
+            "Prometheus targets up",
+            None if table.empty else down.empty,
+            detail=", ".join(down["job"]) if len(down) else f"{len(table)} targets",
+        ),
+        expect(
+            "alert rules loaded",
+            bool(loaded) if expected_alerts is None else expected_alerts <= loaded,
+            detail=f"{len(loaded)} alert rules"
+            + (f"; missing {sorted(expected_alerts - loaded)}" if expected_alerts else ""),
+        ),
+    ]
+    return Section(table, checks)
+
+
+def blockers(params: Params, max_age_seconds: float) -> Section:
+    """Long transactions and idle-in-transaction sessions: they stall CREATE INDEX CONCURRENTLY."""
+    with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
+        cur = conn.execute(BLOCKERS_SQL, {"max_age": max_age_seconds})
+        table = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+    return Section(
+        table,
+        [
+            compare(
+                "long or idle-in-transaction sessions",
+                len(table),
+                "==",
+                0,
+                detail=f"older than {max_age_seconds:g} s",
+            )
+        ],
+    )
+
+
+INDEX_SIZE_SQL = """
+SELECT c.reltuples::bigint AS rows,
+       pg_total_relation_size(c.oid) AS table_bytes,
+       coalesce(sum(s.avg_width), 0) AS key_width
+FROM pg_class c
+LEFT JOIN pg_stats s ON s.tablename = c.relname AND s.attname = ANY(%(columns)s)
+     AND s.schemaname = 'public'
+WHERE c.oid = to_regclass(%(table)s)
+GROUP BY c.reltuples, c.oid
+"""
+
+
+def disk(params: Params, migration: Path = KEYSET_MIGRATION) -> Section:
+    """Free disk on the primary vs what the migration's index builds need (sort + index).
+
+    Free space is known only when the server's data directory is visible from here
+    (the lab); elsewhere the check is `no data` and not required.
+    """
+    rows = []
+    with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
+        data_directory = conn.execute("SHOW data_directory").fetchone()[0]
+        for build in index_builds(migration):
+            found = conn.execute(
+                INDEX_SIZE_SQL, {"table": build.table, "columns": list(build.columns)}
+            ).fetchone()
+            if found is None:
+                continue
+            n_rows, table_bytes, key_width = found
+            # B-tree leaf tuple: key + 8 byte header + 4 byte line pointer; 90 % fill factor.
+            estimate = int(max(n_rows, 0) * (int(key_width) + 12) / 0.9)
+            rows.append((build.name, build.table, table_bytes, estimate))
+    table = pd.DataFrame(rows, columns=["index", "table", "table_bytes", "estimated_index_bytes"])
+    needed = 2 * int(table["estimated_index_bytes"].sum())  # sort space + the index itself
+    free = None
+    if params.primary.host in LOOPBACK and Path(data_directory).exists():
+        free = shutil.disk_usage(data_directory).free
+    check = compare(
+        "free disk vs index builds",
+        free,
+        ">=",
+        needed,
+        unit="bytes",
+        required=free is not None,
+        detail=f"needs about {needed / 2**20:,.0f} MiB (2 x estimated index size)",
+    )
+    return Section(table, [check])
+
+
+BASELINE_CONCEPTS = (
+    "history_latency_p95_seconds",
+    "send_latency_p95_seconds",
+    "conversations_latency_p95_seconds",
+    "throughput_rps",
+    "error_ratio",
+    "cache_hit_ratio",
+    "replica_lag_seconds",
+    "primary_transactions_per_second",
+    "primary_tuples_read_per_second",
+    "primary_connections",
+)
+
+
+def baseline(params: Params, window: str = "10m") -> Section:
+    """The SLO metrics before the rollout, for later phases to compare against.
+
+    A concept without data is recorded as missing (`no data`), not as zero.
+    """
+    client = PromClient.from_params(params)
+    span = last(window)
+    overrides = params.monitoring.queries
+    rows = []
+    for name in BASELINE_CONCEPTS:
+        measure = concept(name, overrides)
+        rows.append(
+            {
+                "concept": name,
+                "title": measure.title,
+                "value": summarise(client, measure, span),
+                "unit": measure.unit,
+                "window": str(span),
+            }
+        )
+    table = pd.DataFrame(rows)
+    have = int(table["value"].notna().sum())
+    return Section(
+        table,
+        [
+            compare(
+                "baseline metrics with data",
+                have,
+                ">=",
+                len(rows),
+                detail=", ".join(table.loc[table["value"].isna(), "concept"]) or "all",
+            )
+        ],
+    )
