@@ -1,0 +1,63 @@
+"""Test session set-up: the test lab (a real stack on its own ports) for integration tests
+and for the notebooks that nbval executes (`notebooks/*.ipynb`, run with --nbval-lax)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rollbook.config import Params, load_params
+from rollbook.lab.layout import LabLayout
+from rollbook.lab.stack import Lab
+
+REPO = Path(__file__).resolve().parent
+TEST_LAB_DIR = REPO / ".lab-test"
+TEST_PORT_BASE = 56400
+TEST_SEED_MESSAGES = 200_000
+LAB_PARAMS = REPO / "params" / "lab.yaml"
+
+_started: list[Lab] = []
+
+
+def _say(message: str) -> None:
+    print(f"[test lab] {message}", flush=True)
+
+
+def test_lab() -> Lab:
+    """Start the session's lab once (reusing a healthy one); notebooks find it by env var."""
+    if not _started:
+        os.environ["ROLLBOOK_LAB_DIR"] = str(TEST_LAB_DIR)
+        lab = Lab(
+            LabLayout(TEST_LAB_DIR, port_base=TEST_PORT_BASE, seed_messages=TEST_SEED_MESSAGES)
+        )
+        lab.up(_say)
+        _started.append(lab)
+    return _started[0]
+
+
+test_lab.__test__ = False  # a helper, not a test
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """nbval cells take no fixtures: start the lab before any notebook runs."""
+    if any(str(item.fspath).endswith(".ipynb") for item in items):
+        test_lab()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if _started and not os.environ.get("ROLLBOOK_KEEP_TEST_LAB"):
+        _started[0].down(_say)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    """The test session's lab (stopped at the end unless ROLLBOOK_KEEP_TEST_LAB is set)."""
+    return test_lab()
+
+
+@pytest.fixture(scope="session")
+def lab_params(lab: Lab) -> Params:
+    """params/lab.yaml resolved against the test lab."""
+    return load_params(LAB_PARAMS, {"lab.dir": str(lab.layout.dir)})
