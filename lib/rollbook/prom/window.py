@@ -1,0 +1,101 @@
+"""Time windows for Prometheus queries: absolute, `last 30m`, or relative to a run."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_LAST = re.compile(r"^\s*last\s+(\S+)\s*$", re.IGNORECASE)
+
+
+class WindowError(ValueError):
+    """A time window or duration that cannot be understood."""
+
+
+def parse_duration(text: str | float | int | timedelta) -> timedelta:
+    """`90s`, `5m`, `1h30m`, `7d` (Prometheus duration syntax) or seconds -> timedelta."""
+    if isinstance(text, timedelta):
+        return text
+    if isinstance(text, int | float):
+        return timedelta(seconds=text)
+    compact = str(text).strip().replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        raise WindowError(f"not a duration: {text!r} (use e.g. 30s, 5m, 1h30m, 7d)")
+    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+
+
+def promql_duration(delta: timedelta) -> str:
+    """A timedelta as a PromQL range, e.g. `[300s]` content `300s` (whole seconds, >= 1s)."""
+    return f"{max(1, round(delta.total_seconds()))}s"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A closed time interval [start, end] in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", _aware(self.start))
+        object.__setattr__(self, "end", _aware(self.end))
+        if self.end <= self.start:
+            raise WindowError(f"window ends ({self.end}) before it starts ({self.start})")
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M:%S} – {self.end:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def last(duration: str | timedelta, *, now: datetime | None = None) -> Window:
+    """The window that ends now and lasts `duration`."""
+    end = _aware(now) if now else datetime.now(UTC)
+    return Window(end - parse_duration(duration), end)
+
+
+def around_run(
+    run_start: datetime, run_end: datetime, where: str, duration: str | timedelta | None = None
+) -> Window:
+    """A window placed against a run: `before` / `after` it (lasting `duration`), or `during`.
+
+    `during` covers the run itself; with a duration it keeps only the run's last `duration`.
+    """
+    run = Window(run_start, run_end)
+    span = parse_duration(duration) if duration is not None else None
+    if where == "during":
+        return run if span is None else Window(max(run.start, run.end - span), run.end)
+    if span is None:
+        raise WindowError(f"a window {where!r} a run needs a duration")
+    if where == "before":
+        return Window(run.start - span, run.start)
+    if where == "after":
+        return Window(run.end, run.end + span)
+    raise WindowError(f"unknown position {where!r}: use before, after or during")
+
+
+def as_window(spec: Window | str | tuple[datetime, datetime]) -> Window:
+    """Accept a Window, a `(start, end)` pair, `last 30m` or `START/END` (ISO 8601)."""
+    if isinstance(spec, Window):
+        return spec
+    if isinstance(spec, tuple):
+        return Window(*spec)
+    if match := _LAST.match(spec):
+        return last(match.group(1))
+    if "/" in spec:
+        start, end = spec.split("/", 1)
+        try:
+            return Window(datetime.fromisoformat(start), datetime.fromisoformat(end))
+        except ValueError:
+            pass
+    raise WindowError(f"not a time window: {spec!r} (use `last 30m` or `START/END` in ISO 8601)")
