@@ -86,3 +86,43 @@ class VerdictFailed(AssertionError):
 def failing(checks: list[Check]) -> list[Check]:
     """The checks that make a verdict fail."""
     return [c for c in checks if c.blocks]
+
+
+STATUS_COLOURS = {Status.PASS: "#d4edda", Status.FAIL: "#f8d7da", Status.NO_DATA: "#fff3cd"}
+
+
+def checks_frame(checks: list[Check]):
+    """The checks as a DataFrame, one row per check (the verdict table)."""
+    import pandas as pd
+
+    columns = ["name", "status", "observed", "threshold", "unit", "required", "detail"]
+    rows = [{**c.model_dump(mode="json"), "status": c.status.value} for c in checks]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def styled_table(checks: list[Check]):
+    """The verdict table coloured by status (pass green, fail red, no data amber)."""
+    frame = checks_frame(checks)
+    colours = {s.value: c for s, c in STATUS_COLOURS.items()}
+
+    def row_style(row) -> list[str]:
+        return [f"background-color: {colours[row['status']]}"] * len(row)
+
+    return frame.style.apply(row_style, axis=1).hide(axis="index")
+
+
+def failure_summary(checks: list[Check]) -> str:
+    """One line per blocking check: what was observed against which threshold."""
+    lines = []
+    for c in failing(checks):
+        observed = "no data" if c.status is Status.NO_DATA else f"observed {c.observed}{c.unit}"
+        threshold = f", threshold {c.threshold}" if c.threshold else ""
+        detail = f" ({c.detail})" if c.detail else ""
+        lines.append(f"{c.name}: {c.status.value}, {observed}{threshold}{detail}")
+    return "\n".join(lines)
+
+
+def raise_if_failed(checks: list[Check]) -> None:
+    """Raise VerdictFailed naming every required check that failed or had no data."""
+    if failing(checks):
+        raise VerdictFailed("required checks did not pass:\n" + failure_summary(checks))

@@ -6,6 +6,8 @@ import click
 
 from rollbook.cli.lab import lab_group
 from rollbook.cli.params import params_group
+from rollbook.cli.run import run_command
+from rollbook.cli.runs import runs_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,3 +18,5 @@ def main() -> None:
 
 main.add_command(lab_group)
 main.add_command(params_group)
+main.add_command(run_command)
+main.add_command(runs_group)

@@ -1,0 +1,198 @@
+"""The notebook-side API: what a runbook's cells call.
+
+    rb = runbook.start(params_file, apply=apply, name="00_preflight")
+    with rb.step("baseline EXPLAIN"):
+        rb.check(verdict.compare("history p95", p95, "<", 0.05, unit="s"))
+    rb.verdict()
+
+`start` loads and validates the params, sets the plotly renderer that keeps charts in the
+HTML export, shows a dry-run / apply banner and finds the run directory (set by
+`rollbook run`, else `outputs/interactive/<run id>/`). Every step and check is written to
+`results.json` as it happens, so a run that dies still leaves its timings behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rollbook.archive.layout import RUN_DIR_ENV, RunPaths, default_output_dir, new_run_id
+from rollbook.archive.results import write_json
+from rollbook.config import Params, load_params
+from rollbook.verdict import Check, failing, failure_summary, raise_if_failed, styled_table
+
+# text/html (with plotly.js embedded once, for the HTML export) + the plotly mimetype
+# (for JupyterLab). Under papermill plotly's default writes only the mimetype, which
+# nbconvert drops.
+PLOTLY_RENDERER = "notebook+plotly_mimetype"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _display_html(markup: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(markup))
+
+
+def _banner(colour: str, title: str, text: str) -> str:
+    return (
+        f'<div style="background:{colour};padding:8px 12px;border-radius:4px;'
+        f'font-size:1.1em"><b>{html.escape(title)}</b> — {html.escape(text)}</div>'
+    )
+
+
+class Runbook:
+    """One run of a runbook: its params, steps, checks and verdict."""
+
+    def __init__(self, name: str, params: Params, run_dir: Path) -> None:
+        self.name = name
+        self.params = params
+        self.paths = RunPaths(run_dir)
+        self.checks: list[Check] = []
+        self.steps: list[dict[str, Any]] = []
+        self.started_at = _now()
+        self.outcome = "incomplete"
+        self._lock: ExitStack | None = None
+
+    @property
+    def apply(self) -> bool:
+        """True when this run may change the target; otherwise it is a dry run."""
+        return self.params.safety.apply
+
+    @property
+    def run_dir(self) -> Path:
+        return self.paths.dir
+
+    def show_mode(self) -> None:
+        """The dry-run / apply banner at the top of the notebook."""
+        env = self.params.environment
+        if self.apply:
+            _display_html(_banner("#f8d7da", "APPLY", f"this run changes {env}"))
+        else:
+            _display_html(
+                _banner("#fff3cd", "DRY RUN", f"nothing on {env} is changed; rerun with --apply")
+            )
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time a step; its start, end and status go to results.json even if it raises."""
+        record: dict[str, Any] = {"name": name, "started_at": _now().isoformat()}
+        self.steps.append(record)
+        began = time.monotonic()
+        try:
+            yield
+        except BaseException as exc:
+            record.update(status="error", error=f"{type(exc).__name__}: {exc}")
+            raise
+        else:
+            record["status"] = "ok"
+        finally:
+            record.update(ended_at=_now().isoformat(), seconds=round(time.monotonic() - began, 3))
+            self.save()
+
+    def check(self, check: Check) -> Check:
+        """Record one check of the verdict; returns it for display."""
+        self.checks.append(check)
+        self.save()
+        return check
+
+    def add_checks(self, checks: list[Check]) -> list[Check]:
+        """Record several checks at once."""
+        self.checks.extend(checks)
+        self.save()
+        return checks
+
+    def verdict(self) -> None:
+        """Show the verdict table, write results.json, raise VerdictFailed if a check blocks."""
+        from IPython.display import display
+
+        blocking = failing(self.checks)
+        self.outcome = "failed" if blocking else "passed"
+        self.save()
+        if blocking:
+            summary = failure_summary(self.checks).replace("\n", "; ")
+            _display_html(_banner("#f8d7da", "FAILED", summary))
+        else:
+            _display_html(_banner("#d4edda", "PASSED", f"{len(self.checks)} checks passed"))
+        display(styled_table(self.checks))
+        raise_if_failed(self.checks)
+
+    def results(self) -> dict[str, Any]:
+        """The content of results.json."""
+        return {
+            "runbook": self.name,
+            "environment": self.params.environment,
+            "apply": self.apply,
+            "verdict": self.outcome,
+            "started_at": self.started_at.isoformat(),
+            "updated_at": _now().isoformat(),
+            "checks": [c.model_dump(mode="json") for c in self.checks],
+            "failing": [c.name for c in failing(self.checks)],
+            "steps": self.steps,
+        }
+
+    def save(self) -> None:
+        write_json(self.paths.results, self.results())
+
+    def take_lock(self) -> None:
+        """Hold this runbook's advisory lock on the primary until the kernel ends.
+
+        Raises `rollbook.db.locks.LockBusy`, naming the holder, when another run has it.
+        """
+        from rollbook.db.locks import target_of, try_lock
+        from rollbook.db.session import session
+
+        endpoint = self.params.primary
+        holder = ExitStack()
+        conn = holder.enter_context(
+            session(endpoint, self.params.safety, purpose=f"lock:{self.name}")
+        )
+        try:
+            try_lock(conn, self.name, target_of(endpoint))
+        except BaseException:
+            holder.close()
+            raise
+        self._lock = holder
+        atexit.register(self.release_lock)
+
+    def release_lock(self) -> None:
+        """Give the advisory lock back (also done when the kernel exits)."""
+        if self._lock is not None:
+            self._lock.close()  # closing the session releases the session-level lock
+            self._lock = None
+
+
+def _run_dir(name: str, environment: str) -> Path:
+    if os.environ.get(RUN_DIR_ENV):
+        return Path(os.environ[RUN_DIR_ENV])
+    return default_output_dir() / "interactive" / new_run_id(name, environment, _now())
+
+
+def start(
+    params_file: str | Path, *, name: str, apply: bool = False, lock: bool = False
+) -> Runbook:
+    """Begin a run: validated params, plotly renderer, mode banner, optional advisory lock.
+
+    `apply` is the notebook's `apply` parameter (set by `rollbook run --apply`); it
+    overrides `safety.apply` of the params file so phase code sees one answer.
+    """
+    import plotly.io as pio
+
+    params = load_params(params_file, {"safety.apply": bool(apply)})
+    pio.renderers.default = PLOTLY_RENDERER
+    rb = Runbook(name, params, _run_dir(name, params.environment))
+    rb.show_mode()
+    if lock:
+        rb.take_lock()
+    rb.save()
+    return rb
