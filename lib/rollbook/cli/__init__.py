@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from rollbook.cli.flags import flags_group
 from rollbook.cli.lab import lab_group
 from rollbook.cli.params import params_group
 from rollbook.cli.run import run_command
@@ -20,3 +21,4 @@ main.add_command(lab_group)
 main.add_command(params_group)
 main.add_command(run_command)
 main.add_command(runs_group)
+main.add_command(flags_group)
