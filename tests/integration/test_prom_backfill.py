@@ -15,6 +15,7 @@ from rollbook.prom.client import (
     PrometheusUnreachable,
     plan_chunks,
 )
+from rollbook.prom.dashboard import panels
 from rollbook.prom.params import Slo
 from rollbook.prom.slo import check_slo, compare_windows
 from rollbook.prom.window import Window
@@ -120,3 +121,9 @@ def test_every_catalog_query_is_valid_promql(client) -> None:
     for concept in concepts().values():
         client.instant(concept.query("1m"))
         client.instant(concept.over(timedelta(minutes=30)))
+
+
+def test_every_dashboard_query_is_valid_promql(client) -> None:
+    for panel in panels():
+        for _legend, promql in panel.queries():
+            client.instant(promql.replace("$__rate_interval", "1m"))

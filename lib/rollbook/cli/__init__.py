@@ -7,6 +7,7 @@ import click
 from rollbook.cli.flags import flags_group
 from rollbook.cli.lab import lab_group
 from rollbook.cli.params import params_group
+from rollbook.cli.prom import prom_group
 from rollbook.cli.run import run_command
 from rollbook.cli.runs import runs_group
 
@@ -22,3 +23,4 @@ main.add_command(params_group)
 main.add_command(run_command)
 main.add_command(runs_group)
 main.add_command(flags_group)
+main.add_command(prom_group)

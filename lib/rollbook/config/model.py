@@ -86,3 +86,13 @@ class Params(Strict):
     redis: RedisEndpoint | None = None
     prometheus: PrometheusEndpoint | None = None
     safety: Safety = Safety()
+    monitoring: MonitoringParams = Field(
+        default_factory=lambda: MonitoringParams(),
+        description="Prometheus query overrides and SLOs",
+    )
+
+
+# The monitoring section subclasses Strict, so it can only be imported once Strict exists.
+from rollbook.prom.params import MonitoringParams  # noqa: E402
+
+Params.model_rebuild()

@@ -1,0 +1,88 @@
+"""plotly time series per concept, with SLO lines and rollout events.
+
+Long series are reduced for display only (min/max per bucket keeps spikes visible);
+verdicts are computed from the full data (`rollbook.prom.slo`), never from a chart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from rollbook.prom.catalog import Concept
+from rollbook.prom.client import label_columns
+from rollbook.prom.params import Slo
+
+DISPLAY_POINTS = 2_000
+
+
+def downsample_minmax(frame: pd.DataFrame, points: int = DISPLAY_POINTS) -> pd.DataFrame:
+    """At most `points` rows of one series: each bucket's first, min and max samples."""
+    if len(frame) <= points:
+        return frame
+    buckets = np.arange(len(frame)) * (points // 3) // len(frame)
+    values = frame["value"].to_numpy()
+    keep = set()
+    for rows in np.split(np.arange(len(frame)), np.flatnonzero(np.diff(buckets)) + 1):
+        chunk = values[rows]
+        finite = ~np.isnan(chunk)
+        keep.add(rows[0])
+        if finite.any():
+            keep.update((rows[np.nanargmin(chunk)], rows[np.nanargmax(chunk)]))
+    return frame.iloc[sorted(keep)]
+
+
+def _series_name(key: tuple | str, labels: list[str]) -> str:
+    if not labels:
+        return "value"
+    key = key if isinstance(key, tuple) else (key,)
+    return ", ".join(f"{k}={v}" for k, v in zip(labels, key, strict=True))
+
+
+def timeseries(
+    frame: pd.DataFrame,
+    measure: Concept,
+    *,
+    slos: list[Slo] = (),
+    events: list[tuple[datetime, str]] = (),
+    points: int = DISPLAY_POINTS,
+) -> go.Figure:
+    """One line per series; SLO thresholds of this concept as lines; events as markers."""
+    fig = go.Figure()
+    labels = [c for c in label_columns(frame) if c != "__name__" and frame[c].nunique() > 1]
+    groups = frame.groupby(labels, sort=True) if labels else [("", frame)]
+    for key, series in groups:
+        shown = downsample_minmax(series.sort_values("timestamp"), points)
+        fig.add_trace(
+            go.Scattergl(
+                x=shown["timestamp"], y=shown["value"], mode="lines", name=_series_name(key, labels)
+            )
+        )
+    for slo in slos:
+        if slo.concept == measure.name:
+            fig.add_hline(
+                y=slo.threshold,
+                line_dash="dash",
+                line_color="firebrick",
+                annotation_text=f"SLO {slo.op} {slo.threshold:g} {measure.unit}",
+            )
+    for moment, label in events:
+        fig.add_vline(x=moment, line_dash="dot", line_color="gray")
+        fig.add_annotation(x=moment, y=1, yref="paper", text=label, showarrow=False, textangle=-90,
+                           xanchor="right", yanchor="top")  # fmt: skip
+    if frame.empty:
+        fig.add_annotation(text="no data", x=0.5, y=0.5, xref="paper", yref="paper",
+                           showarrow=False, font={"size": 20})  # fmt: skip
+    fig.update_layout(
+        title=measure.title,
+        yaxis_title=measure.unit,
+        xaxis_title="time (UTC)",
+        legend_title=", ".join(labels),
+        margin={"t": 50, "b": 40},
+    )
+    if measure.unit == "ratio":
+        fig.update_yaxes(tickformat=".0%")
+    return fig
