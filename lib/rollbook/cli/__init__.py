@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from rollbook.cli.explain import explain_group
 from rollbook.cli.flags import flags_group
 from rollbook.cli.lab import lab_group
 from rollbook.cli.params import params_group
@@ -20,6 +21,7 @@ def main() -> None:
 
 main.add_command(lab_group)
 main.add_command(params_group)
+main.add_command(explain_group)
 main.add_command(run_command)
 main.add_command(runs_group)
 main.add_command(flags_group)

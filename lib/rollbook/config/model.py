@@ -86,6 +86,10 @@ class Params(Strict):
     redis: RedisEndpoint | None = None
     prometheus: PrometheusEndpoint | None = None
     safety: Safety = Safety()
+    queries: dict[str, NamedQuery] = Field(
+        default_factory=dict, description="named queries the runbooks EXPLAIN"
+    )
+    explain: ExplainSettings = Field(default_factory=lambda: ExplainSettings())
     monitoring: MonitoringParams = Field(
         default_factory=lambda: MonitoringParams(),
         description="Prometheus query overrides and SLOs",
@@ -93,6 +97,7 @@ class Params(Strict):
 
 
 # The monitoring section subclasses Strict, so it can only be imported once Strict exists.
+from rollbook.explain.params import ExplainSettings, NamedQuery  # noqa: E402  (same reason)
 from rollbook.prom.params import MonitoringParams  # noqa: E402
 
 Params.model_rebuild()

@@ -1,0 +1,158 @@
+"""`rollbook explain analyze | diff | run`: EXPLAIN plans from the command line.
+
+`--json` output is documented in `rollbook/explain/schema.md`. A file that cannot be read
+or is not an EXPLAIN (FORMAT JSON) plan is one error line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+import psycopg
+
+from rollbook.config import ParamsError, SecretError, load_params
+from rollbook.explain.analysis import Analysis, analyse
+from rollbook.explain.diff import PlanDiff, diff
+from rollbook.explain.parse import PlanError, load_plan
+from rollbook.explain.run import UnknownQuery, run_named_query
+
+NODE_FIELDS = [
+    "node_id", "parent_id", "label", "node_type", "relation", "index", "loops", "processes",
+    "plan_rows", "actual_rows", "rows_total", "estimate_factor", "estimate_direction",
+    "inclusive_ms", "exclusive_ms", "rows_removed_by_filter", "rows_removed_by_recheck",
+    "heap_fetches", "shared_hit_blocks", "shared_read_blocks", "temp_read_blocks",
+    "temp_written_blocks", "exclusive_shared_blocks",
+]  # fmt: skip
+TABLE_FIELDS = ["label", "loops", "rows_total", "estimate_factor", "inclusive_ms", "exclusive_ms"]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe scalars: NaN -> null, numpy -> Python."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def analysis_json(analysis: Analysis) -> dict:
+    return {
+        "summary": {k: _plain(v) for k, v in analysis.summary.items()},
+        "nodes": _records(analysis.nodes[NODE_FIELDS]),
+        "findings": [f.as_dict() for f in analysis.findings],
+    }
+
+
+def diff_json(plan_diff: PlanDiff) -> dict:
+    return {
+        "shape_changed": plan_diff.shape_changed,
+        "statement": _records(plan_diff.statement),
+        "nodes": _records(plan_diff.nodes),
+    }
+
+
+def _load(path: str):
+    try:
+        return load_plan(Path(path))
+    except PlanError as exc:
+        _fail(f"{path}: {exc}" if not str(exc).startswith(path) else str(exc))
+
+
+def _show_analysis(analysis: Analysis) -> None:
+    s = analysis.summary
+    timing = (
+        f"execution {s['execution_ms']:.3f} ms, planning {s['planning_ms']:.3f} ms"
+        if s["analyzed"]
+        else "not analysed (plan only)"
+    )
+    click.echo(f"{s['name'] or 'plan'}: {s['node_count']} nodes, {timing}")
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        click.echo(analysis.nodes[TABLE_FIELDS].round(3).to_string())
+    click.echo(f"\n{len(analysis.findings)} finding(s)")
+    for f in analysis.findings:
+        where = f" node #{f.node_id}" if f.node_id else ""
+        click.echo(f"- [{f.severity}] {f.code}{where}: {f.message}\n    -> {f.action}")
+
+
+@click.group("explain")
+def explain_group() -> None:
+    """Analyse, compare and run EXPLAIN plans."""
+
+
+@explain_group.command("analyze")
+@click.argument("plan_file", metavar="PLAN.json")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output (schema.md)")
+def analyze_command(plan_file: str, as_json: bool) -> None:
+    """Summary, per-node metrics and findings of an EXPLAIN (FORMAT JSON) file."""
+    analysis = analyse(_load(plan_file))
+    if as_json:
+        click.echo(json.dumps(analysis_json(analysis), indent=2))
+    else:
+        _show_analysis(analysis)
+
+
+@explain_group.command("diff")
+@click.argument("before_file", metavar="BEFORE.json")
+@click.argument("after_file", metavar="AFTER.json")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output (schema.md)")
+def diff_command(before_file: str, after_file: str, as_json: bool) -> None:
+    """Shape and metric changes between two plans of the same query."""
+    plan_diff = diff(_load(before_file), _load(after_file))
+    if as_json:
+        click.echo(json.dumps(diff_json(plan_diff), indent=2))
+        return
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        click.echo(plan_diff.statement.round(3).to_string(index=False))
+        click.echo("\nshape changes:" if plan_diff.shape_changed else "\nsame shape")
+        columns = ["change", "before_label", "after_label"]
+        if plan_diff.shape_changed:
+            click.echo(plan_diff.shape[columns].fillna("").to_string(index=False))
+
+
+@explain_group.command("run")
+@click.option("--params", "params_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--query", "query_name", required=True, help="a name under `queries:`")
+@click.option("--analyze", is_flag=True, help="execute it (EXPLAIN ANALYZE, rolled back)")
+@click.option("--target", type=click.Choice(["primary", "replica"]), default="primary")
+@click.option("--save", type=click.Path(dir_okay=False), help="also write the plan JSON here")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output (schema.md)")
+def run_command(
+    params_file: str, query_name: str, analyze: bool, target: str, save: str | None, as_json: bool
+) -> None:
+    """EXPLAIN a named query from a params file on the primary or the replica."""
+    from rollbook.db.session import session
+
+    try:
+        params = load_params(params_file)
+    except ParamsError as exc:
+        _fail(str(exc))
+    endpoint = params.primary if target == "primary" else params.replica
+    if endpoint is None:
+        _fail(f"{params_file}: no {target} endpoint defined")
+    try:
+        with session(endpoint, params.safety, purpose="explain", read_only=not analyze) as conn:
+            plan = run_named_query(conn, params, query_name, analyze=analyze)
+    except UnknownQuery as exc:
+        _fail(str(exc))
+    except (SecretError, psycopg.Error) as exc:
+        _fail(f"{target}: {exc}")
+    if save:
+        Path(save).write_text(json.dumps([plan.document], indent=2) + "\n")
+    analysis = analyse(plan, params.explain.thresholds)
+    if as_json:
+        click.echo(json.dumps(analysis_json(analysis), indent=2))
+    else:
+        _show_analysis(analysis)

@@ -1,0 +1,194 @@
+"""A plan as a table (one row per node), a statement summary, and the findings.
+
+`analyse(plan)` is the entry point; `Analysis.nodes` is a pandas DataFrame whose columns
+are documented in `NODE_COLUMNS` (and in `rollbook/explain/schema.md`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from rollbook.explain.findings import Finding, find, findings_frame
+from rollbook.explain.params import FindingThresholds
+from rollbook.explain.parse import BUFFER_KEYS, IO_TIME_KEYS, Node, Plan
+
+# Nodes that read a table (their rows + rows removed = rows examined).
+TABLE_SCANS = frozenset(
+    {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan",
+     "Sample Scan"}
+)  # fmt: skip
+# Nodes that read all their input before returning a row: a Limit above them stops nothing below.
+_BLOCKING = frozenset({"Sort", "Hash", "Aggregate", "Materialize", "SetOp", "WindowAgg"})
+
+NODE_COLUMNS = {
+    "node_id": "1..n in the order EXPLAIN prints nodes",
+    "parent_id": "parent node (NaN for the root)",
+    "depth": "0 for the root",
+    "label": "as EXPLAIN's text format names it, e.g. 'Index Scan using i on messages'",
+    "node_type": "PostgreSQL's Node Type",
+    "relation": "table scanned, if any",
+    "index": "index used, if any",
+    "parent_relationship": "Outer / Inner / InitPlan / SubPlan / Member / ...",
+    "subplan_name": "e.g. 'CTE recent', 'InitPlan 1 (returns $0)'",
+    "never_executed": "the node never ran (loops = 0)",
+    "loops": "loops over all processes",
+    "processes": "processes running the node at once (workers + leader under a Gather)",
+    "plan_rows": "estimated rows per loop",
+    "actual_rows": "actual rows per loop",
+    "rows_total": "actual rows over all loops",
+    "estimate_factor": "max(actual/estimated, estimated/actual) per loop (>= 1)",
+    "estimate_direction": "under (more rows than estimated), over, or exact",
+    "stopped_early": "a Limit / semi-join stopped it, so fewer rows than estimated is expected",
+    "inclusive_ms": "wall-clock time of the node and everything it ran",
+    "exclusive_ms": "inclusive minus what its children (and sub-plans) took",
+    "exclusive_share": "exclusive_ms / execution time",
+    "rows_removed_by_filter": "over all loops (Filter and Join Filter)",
+    "rows_removed_by_recheck": "over all loops (lossy bitmap / index recheck)",
+    "heap_fetches": "index-only scan rows fetched from the heap",
+    **{k: "inclusive, over all loops (as PostgreSQL reports buffers)" for k in BUFFER_KEYS},
+    "exclusive_shared_blocks": "shared hit + read of this node alone",
+    "exclusive_temp_blocks": "temp read + written of this node alone",
+    **{k: "inclusive I/O time (track_io_timing)" for k in IO_TIME_KEYS},
+    "startup_cost": "planner cost",
+    "total_cost": "planner cost",
+}
+
+
+def stopped_early(node: Node) -> bool:
+    """True when an ancestor stops reading this node before it is exhausted."""
+    child = node
+    for ancestor in _ancestors(node):
+        if ancestor.node_type in _BLOCKING:
+            return False
+        if ancestor.node_type == "Limit":
+            return True
+        if child.parent_relationship == "Inner" and ancestor.get("Join Type") in ("Semi", "Anti"):
+            return True
+        child = ancestor
+    return False
+
+
+def _ancestors(node: Node):
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def estimate(node: Node) -> tuple[float, str]:
+    """Row-estimate factor (>= 1) and direction, per loop."""
+    actual, planned = node.actual_rows, node.plan_rows
+    if node.never_executed or math.isnan(actual) or math.isnan(planned):
+        return math.nan, ""
+    factor = max(actual, 1.0) / max(planned, 1.0)
+    if factor == 1.0:
+        return 1.0, "exact"
+    return (factor, "under") if factor > 1 else (1 / factor, "over")
+
+
+def _row(node: Node, execution_ms: float | None) -> dict[str, Any]:
+    factor, direction = estimate(node)
+    removed = node.per_loop_total("Rows Removed by Filter") + node.per_loop_total(
+        "Rows Removed by Join Filter"
+    )
+    eb = node.exclusive_buffers
+    return {
+        "node_id": node.id,
+        "parent_id": node.parent.id if node.parent else math.nan,
+        "depth": node.depth,
+        "label": node.label,
+        "node_type": node.node_type,
+        "relation": node.relation,
+        "index": node.index,
+        "parent_relationship": node.parent_relationship,
+        "subplan_name": node.subplan_name,
+        "never_executed": node.never_executed,
+        "loops": node.loops if node.loops is not None else math.nan,
+        "processes": node.processes,
+        "plan_rows": node.plan_rows,
+        "actual_rows": node.actual_rows,
+        "rows_total": node.rows_total,
+        "estimate_factor": factor,
+        "estimate_direction": direction,
+        "stopped_early": stopped_early(node),
+        "inclusive_ms": node.inclusive_ms,
+        "exclusive_ms": node.exclusive_ms,
+        "exclusive_share": node.exclusive_ms / execution_ms if execution_ms else math.nan,
+        "rows_removed_by_filter": removed,
+        "rows_removed_by_recheck": node.per_loop_total("Rows Removed by Index Recheck"),
+        "heap_fetches": float(node.get("Heap Fetches", 0)),
+        **{key: node.buffers(key) for key in BUFFER_KEYS},
+        "exclusive_shared_blocks": eb["shared_hit_blocks"] + eb["shared_read_blocks"],
+        "exclusive_temp_blocks": eb["temp_read_blocks"] + eb["temp_written_blocks"],
+        **{key: node.io_time(key) for key in IO_TIME_KEYS},
+        "startup_cost": float(node.get("Startup Cost", math.nan)),
+        "total_cost": float(node.get("Total Cost", math.nan)),
+    }
+
+
+def nodes_frame(plan: Plan) -> pd.DataFrame:
+    """One row per node, columns as in NODE_COLUMNS."""
+    rows = [_row(node, plan.execution_ms) for node in plan.nodes]
+    return pd.DataFrame(rows, columns=list(NODE_COLUMNS)).set_index("node_id", drop=False)
+
+
+def rows_examined(frame: pd.DataFrame) -> float:
+    """Rows that table scans read: returned plus removed by filters and rechecks."""
+    scans = frame[frame["node_type"].isin(TABLE_SCANS)]
+    return float(
+        (
+            scans["rows_total"].fillna(0)
+            + scans["rows_removed_by_filter"]
+            + scans["rows_removed_by_recheck"]
+        ).sum()
+    )
+
+
+def summarise(plan: Plan, frame: pd.DataFrame) -> dict[str, Any]:
+    """Statement-level numbers: times, buffers of the whole plan, rows examined."""
+    root = plan.root
+    exclusive_sum = float(frame["exclusive_ms"].sum()) if plan.analyzed else math.nan
+    execution = plan.execution_ms
+    return {
+        "name": plan.name,
+        "analyzed": plan.analyzed,
+        "parallel": plan.is_parallel,
+        "node_count": len(plan.nodes),
+        "planning_ms": plan.planning_ms,
+        "execution_ms": execution,
+        "nodes_exclusive_ms": exclusive_sum,
+        "trigger_ms": plan.trigger_ms,
+        "jit_ms": plan.jit.total_ms if plan.jit else 0.0,
+        # executor start-up / shutdown (e.g. deleting temp files): in no node
+        "unattributed_ms": execution - exclusive_sum - plan.trigger_ms if execution else math.nan,
+        "rows_examined": rows_examined(frame) if plan.analyzed else math.nan,
+        "shared_blocks": root.buffers("shared_hit_blocks") + root.buffers("shared_read_blocks"),
+        **{key: root.buffers(key) for key in BUFFER_KEYS},
+        "wal_bytes": float(root.get("WAL Bytes", 0)),
+        "settings": dict(plan.settings),
+    }
+
+
+@dataclass
+class Analysis:
+    """What `analyse` returns: the node table, the summary and the findings."""
+
+    plan: Plan
+    nodes: pd.DataFrame
+    summary: dict[str, Any]
+    findings: list[Finding] = field(default_factory=list)
+
+    def findings_frame(self) -> pd.DataFrame:
+        return findings_frame(self.findings)
+
+
+def analyse(plan: Plan, thresholds: FindingThresholds | None = None) -> Analysis:
+    """Node table, summary and findings of a parsed plan."""
+    frame = nodes_frame(plan)
+    analysis = Analysis(plan=plan, nodes=frame, summary=summarise(plan, frame))
+    analysis.findings = find(analysis, thresholds or FindingThresholds())
+    return analysis

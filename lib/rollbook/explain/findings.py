@@ -1,0 +1,366 @@
+"""Findings: what is wrong with a plan, where, and what to do about it.
+
+Every finding has a `code`, a `severity` (info / warning / critical), the `node_id` it is
+about (None for statement-level findings), a plain-language `message` and an `action`.
+Thresholds live in `FindingThresholds` (params `explain.thresholds`); the defaults:
+
+Defaults (code: fires when ... -> severity):
+
+- HOT_NODE: a node's exclusive time >= 50% of execution and >= 10 ms -> info
+- MISESTIMATE: rows off by >= 10x per loop, the larger side >= 100 rows over all loops;
+  over-estimates of nodes a Limit / semi-join stopped early are expected and skipped
+  -> warning (critical from 1000x)
+- SEQ_SCAN_FILTER_WASTE: a Seq Scan's filter removes >= 90% of the rows it reads,
+  >= 1,000 rows -> warning
+- INDEX_FILTER_WASTE: an index / bitmap scan's Filter removes >= 50% of the rows the
+  index found, >= 1,000 rows -> warning
+- SORT_SPILL: a Sort (or Incremental Sort) used disk -> warning
+- HASH_SPILL: a Hash or HashAggregate needed more than one batch -> warning
+- LOSSY_BITMAP: a Bitmap Heap Scan had lossy heap blocks -> warning
+- HEAP_FETCHES: an Index Only Scan fetched >= 10% of its rows (>= 100) from the heap -> info
+- NESTED_LOOP_MANY_LOOPS: a Nested Loop ran its inner side >= 1,000 times -> warning
+- WORKERS_NOT_LAUNCHED: a Gather launched fewer workers than planned -> warning
+- JIT_OVERHEAD: JIT took >= 10% of execution and >= 10 ms -> warning
+- TEMP_IO: the statement read + wrote >= 1 MB of temp files -> warning
+- LARGE_OFFSET: a Limit read and threw away >= 1,000 rows (OFFSET) -> warning
+- PLANNING_OVER_EXECUTION: planning took longer than execution and >= 5 ms -> info
+- TRIGGER_OVERHEAD: triggers took >= 10% of execution and >= 1 ms -> warning
+
+The numbers follow common practice: pev2 and explain.depesz.com flag row estimates off
+by 10x and more and colour nodes by their share of exclusive time; pganalyze flags
+filters that discard most rows, disk sorts/hashes, lossy bitmaps and heap fetches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from rollbook.explain.params import FindingThresholds
+
+if TYPE_CHECKING:
+    from rollbook.explain.analysis import Analysis
+
+BLOCK_BYTES = 8192
+SEVERITIES = ("info", "warning", "critical")
+
+_HOT_NODE_ACTIONS = {
+    "Seq Scan": "an index matching the filter would let PostgreSQL read only the rows it needs",
+    "Sort": "an index in the ORDER BY order returns rows pre-sorted (keyset pagination)",
+    "Hash Join": "check the row estimates of both inputs; an index could allow a nested loop",
+    "Bitmap Heap Scan": "a more selective or a covering index reads fewer heap pages",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    node_id: int | None
+    message: str
+    action: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+Rule = Callable[["Analysis", FindingThresholds], Iterator[Finding]]
+RULES: list[Rule] = []
+
+
+def rule(func: Rule) -> Rule:
+    RULES.append(func)
+    return func
+
+
+def _rows(analysis: Analysis, mask) -> Iterator[pd.Series]:
+    for _, row in analysis.nodes[mask].iterrows():
+        yield row
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+@rule
+def hot_node(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    execution = a.plan.execution_ms
+    if not execution:
+        return
+    nodes = a.nodes
+    hot = (nodes["exclusive_ms"] >= t.hot_node_share * execution) & (
+        nodes["exclusive_ms"] >= t.hot_node_min_ms
+    )
+    for row in _rows(a, hot):
+        action = _HOT_NODE_ACTIONS.get(
+            row["node_type"], "start tuning here: look at this node's rows, loops and buffers"
+        )
+        yield Finding(
+            "HOT_NODE",
+            "info",
+            int(row["node_id"]),
+            f"{row['label']} takes {row['exclusive_share']:.0%} of the execution time "
+            f"({row['exclusive_ms']:.1f} ms of {execution:.1f} ms, its own work).",
+            action,
+        )
+
+
+@rule
+def misestimate(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    nodes = a.nodes
+    larger = nodes[["plan_rows", "actual_rows"]].max(axis=1) * nodes["loops"]
+    off = (
+        (nodes["estimate_factor"] >= t.misestimate_factor)
+        & (larger >= t.misestimate_min_rows)
+        & ~((nodes["estimate_direction"] == "over") & nodes["stopped_early"])
+    )
+    for row in _rows(a, off):
+        factor = row["estimate_factor"]
+        more_or_fewer = "more" if row["estimate_direction"] == "under" else "fewer"
+        yield Finding(
+            "MISESTIMATE",
+            "critical" if factor >= 1000 else "warning",
+            int(row["node_id"]),
+            f"{row['label']}: {factor:,.0f}x {more_or_fewer} rows than estimated "
+            f"({_n(row['actual_rows'])} actual vs {_n(row['plan_rows'])} estimated per loop).",
+            "refresh statistics (ANALYZE); for correlated columns CREATE STATISTICS "
+            "(dependencies, mcv); raise the column's statistics target for skewed data",
+        )
+
+
+def _filter_waste(a: Analysis, types: set[str], share: float, min_rows: int):
+    nodes = a.nodes
+    read = nodes["rows_total"] + nodes["rows_removed_by_filter"]
+    wasteful = (
+        nodes["node_type"].isin(types)
+        & (nodes["rows_removed_by_filter"] >= min_rows)
+        & (nodes["rows_removed_by_filter"] >= share * read)
+    )
+    for row in _rows(a, wasteful):
+        total = row["rows_total"] + row["rows_removed_by_filter"]
+        yield row, row["rows_removed_by_filter"] / total
+
+
+@rule
+def seq_scan_filter_waste(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    for row, share in _filter_waste(a, {"Seq Scan"}, t.filter_waste_share, t.filter_waste_min_rows):
+        yield Finding(
+            "SEQ_SCAN_FILTER_WASTE",
+            "warning",
+            int(row["node_id"]),
+            f"{row['label']} reads {_n(row['rows_total'] + row['rows_removed_by_filter'])} "
+            f"rows and its filter throws away {share:.0%} of them.",
+            "index the filtered columns so only matching rows are read",
+        )
+
+
+@rule
+def index_filter_waste(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    types = {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
+    for row, share in _filter_waste(a, types, t.index_filter_waste_share, t.filter_waste_min_rows):
+        yield Finding(
+            "INDEX_FILTER_WASTE",
+            "warning",
+            int(row["node_id"]),
+            f"{row['label']}: the index finds "
+            f"{_n(row['rows_total'] + row['rows_removed_by_filter'])} rows, then a Filter "
+            f"throws away {share:.0%} of them.",
+            "move the filtered condition into the index (add the column, or write a keyset "
+            "cursor as a row comparison `(a, b) < (x, y)` so it becomes an Index Cond)",
+        )
+
+
+def _node_rows(a: Analysis, node_types: set[str]):
+    for node in a.plan.nodes:
+        if node.node_type in node_types:
+            yield node
+
+
+@rule
+def sort_spill(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    for node in _node_rows(a, {"Sort", "Incremental Sort"}):
+        method = node.get("Sort Method", "")
+        if node.get("Sort Space Type") == "Disk" or "external" in method:
+            yield Finding(
+                "SORT_SPILL",
+                "warning",
+                node.id,
+                f"{node.label} spilled {_n(node.get('Sort Space Used', 0))} kB to disk "
+                f"({method or 'external sort'}).",
+                "avoid the sort with an index in the ORDER BY order, or raise work_mem "
+                f"for this query (now {a.plan.settings.get('work_mem', 'the default')})",
+            )
+
+
+@rule
+def hash_spill(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    for node in _node_rows(a, {"Hash", "Aggregate"}):
+        batches = int(node.get("Hash Batches", node.get("HashAgg Batches", 1)) or 1)
+        if batches <= 1:
+            continue
+        original = node.get("Original Hash Batches")
+        grew = f", planned {original}" if original and original != batches else ""
+        yield Finding(
+            "HASH_SPILL",
+            "warning",
+            node.id,
+            f"{node.label} needed {batches} batches{grew}: the hash table did not fit in memory.",
+            "raise work_mem (or hash_mem_multiplier) for this query, or make the hashed "
+            "side smaller",
+        )
+
+
+@rule
+def lossy_bitmap(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    for node in _node_rows(a, {"Bitmap Heap Scan"}):
+        lossy = int(node.get("Lossy Heap Blocks", 0))
+        if lossy > 0:
+            yield Finding(
+                "LOSSY_BITMAP",
+                "warning",
+                node.id,
+                f"{node.label}: {_n(lossy)} heap blocks were lossy, so every row on them was "
+                f"rechecked ({_n(node.per_loop_total('Rows Removed by Index Recheck'))} removed).",
+                "raise work_mem so the bitmap stays exact, or use a more selective index",
+            )
+
+
+@rule
+def heap_fetches(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    for node in _node_rows(a, {"Index Only Scan"}):
+        fetches = float(node.get("Heap Fetches", 0))
+        if fetches >= t.heap_fetches_min and fetches >= t.heap_fetches_share * node.rows_total:
+            yield Finding(
+                "HEAP_FETCHES",
+                "info",
+                node.id,
+                f"{node.label} went to the table for {_n(fetches)} of {_n(node.rows_total)} "
+                "rows: the visibility map is not up to date.",
+                f"VACUUM {node.relation or 'the table'} (and check autovacuum keeps up)",
+            )
+
+
+@rule
+def nested_loop_many_loops(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    for node in _node_rows(a, {"Nested Loop"}):
+        inner = [c for c in node.children if c.parent_relationship == "Inner"]
+        if inner and (inner[0].loops or 0) >= t.nested_loop_min_loops:
+            yield Finding(
+                "NESTED_LOOP_MANY_LOOPS",
+                "warning",
+                node.id,
+                f"{node.label} ran {inner[0].label} {_n(inner[0].loops)} times "
+                f"({inner[0].inclusive_ms:.1f} ms in total).",
+                "check the outer side's row estimate; a hash join or a better index on the "
+                "inner side may do fewer lookups",
+            )
+
+
+@rule
+def workers_not_launched(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    for node in _node_rows(a, {"Gather", "Gather Merge"}):
+        planned, launched = node.get("Workers Planned"), node.get("Workers Launched")
+        if planned is not None and launched is not None and launched < planned:
+            yield Finding(
+                "WORKERS_NOT_LAUNCHED",
+                "warning",
+                node.id,
+                f"{node.label} planned {planned} parallel workers but launched {launched}.",
+                "raise max_parallel_workers / max_worker_processes, or run fewer parallel "
+                "queries at once",
+            )
+
+
+@rule
+def jit_overhead(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    jit, execution = a.plan.jit, a.plan.execution_ms
+    if jit and execution and jit.total_ms >= max(t.jit_share * execution, t.jit_min_ms):
+        yield Finding(
+            "JIT_OVERHEAD",
+            "warning",
+            None,
+            f"JIT compilation took {jit.total_ms:.1f} ms of {execution:.1f} ms "
+            f"({jit.functions} functions).",
+            "raise jit_above_cost (or set jit = off) for short OLTP queries",
+        )
+
+
+@rule
+def temp_io(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    blocks = a.summary["temp_read_blocks"] + a.summary["temp_written_blocks"]
+    megabytes = blocks * BLOCK_BYTES / 1e6
+    if blocks and megabytes >= t.temp_io_min_mb:
+        worst = a.nodes["exclusive_temp_blocks"].idxmax()
+        yield Finding(
+            "TEMP_IO",
+            "warning",
+            int(worst),
+            f"the statement read and wrote {megabytes:.1f} MB of temporary files, most in "
+            f"{a.plan.node(int(worst)).label}.",
+            "raise work_mem for this query or avoid the sort / hash that spills",
+        )
+
+
+@rule
+def large_offset(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    for node in _node_rows(a, {"Limit"}):
+        source = [c for c in node.children if c.parent_relationship == "Outer"]
+        if not source or node.loops is None:
+            continue
+        discarded = source[0].rows_total - node.rows_total
+        if discarded >= t.large_offset_min_rows:
+            yield Finding(
+                "LARGE_OFFSET",
+                "warning",
+                node.id,
+                f"{node.label} read {_n(source[0].rows_total)} rows to return "
+                f"{_n(node.rows_total)}: {_n(discarded)} were skipped by OFFSET.",
+                "page with a keyset cursor (WHERE (created_at, id) < (…)) instead of OFFSET",
+            )
+
+
+@rule
+def planning_over_execution(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    planning, execution = a.plan.planning_ms, a.plan.execution_ms
+    if planning is None or execution is None:
+        return
+    if planning > execution and planning >= t.planning_min_ms:
+        yield Finding(
+            "PLANNING_OVER_EXECUTION",
+            "info",
+            None,
+            f"planning took {planning:.1f} ms, longer than execution ({execution:.1f} ms).",
+            "use prepared statements (plan once), or simplify the query / lower "
+            "join_collapse_limit for many-table joins",
+        )
+
+
+@rule
+def trigger_overhead(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    execution, triggers = a.plan.execution_ms, a.plan.triggers
+    total = a.plan.trigger_ms
+    if execution and triggers and total >= max(t.trigger_share * execution, t.trigger_min_ms):
+        slowest = max(triggers, key=lambda tr: tr.time_ms)
+        yield Finding(
+            "TRIGGER_OVERHEAD",
+            "warning",
+            None,
+            f"triggers took {total:.1f} ms of {execution:.1f} ms; slowest: {slowest.name} "
+            f"({slowest.time_ms:.1f} ms, {slowest.calls:,} calls).",
+            "foreign-key triggers need an index on the referencing columns; batch the rows "
+            "or move trigger work out of the statement",
+        )
+
+
+def find(analysis: Analysis, thresholds: FindingThresholds) -> list[Finding]:
+    """All findings of a plan, most severe first, then in node order."""
+    found = [f for check in RULES for f in check(analysis, thresholds)]
+    return sorted(found, key=lambda f: (-SEVERITIES.index(f.severity), f.node_id or 0))
+
+
+def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    columns = ["code", "severity", "node_id", "message", "action"]
+    return pd.DataFrame([f.as_dict() for f in findings], columns=columns)

@@ -1,0 +1,8 @@
+"""Where the recorded plans live (tests/fixtures/plans, written by record_plans.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PLANS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "plans"
+RECORDED = sorted(p.stem for p in PLANS_DIR.glob("*.json"))
