@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
@@ -70,15 +71,15 @@ def plan_chunks(
 
 def tidy(result: list[dict[str, Any]]) -> pd.DataFrame:
     """Prometheus `matrix` or `vector` results -> one row per sample."""
-    rows = []
+    parts = []
     for series in result:
-        samples = series.get("values") or [series["value"]]
-        rows.extend({**series["metric"], "timestamp": t, "value": v} for t, v in samples)
-    if not rows:
+        samples = np.asarray(series.get("values") or [series["value"]], dtype=float)
+        part = pd.DataFrame({"timestamp": samples[:, 0], "value": samples[:, 1]})
+        parts.append(part.assign(**series["metric"]))
+    if not parts:
         return pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[ns, UTC]"), "value": []})
-    frame = pd.DataFrame(rows)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"].astype(float), unit="s", utc=True)
-    frame["value"] = frame["value"].astype(float)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
     labels = sorted(c for c in frame.columns if c not in ("timestamp", "value"))
     frame = frame[["timestamp", *labels, "value"]]
     return frame.sort_values([*labels, "timestamp"], ignore_index=True)
