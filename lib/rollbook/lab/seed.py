@@ -28,7 +28,8 @@ SELECT conv,
 FROM (
     SELECT g, g <= %(hot_total)s AS hot,
            CASE WHEN g <= %(hot_total)s THEN (g %% %(hot)s) + 1
-                ELSE %(hot)s + 1 + ((hashint8(g)::bigint & 2147483647) %% (%(conversations)s - %(hot)s))
+                ELSE %(hot)s + 1
+                     + ((hashint8(g)::bigint & 2147483647) %% (%(conversations)s - %(hot)s))
            END AS conv
     FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g
 ) s

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rollbook.flags import FlagStore
 from rollbook.lab import process
 from rollbook.lab.layout import ADMIN_USER, APP_USER, LabLayout, LabNotFound, default_lab_dir
 from rollbook.lab.postgres import (
@@ -111,8 +112,6 @@ class Lab:
             say(f"seeding {self.layout.seed_messages:,} messages")
             with self.primary.connect(as_app=True) as conn:
                 report = seed(conn, self.layout.seed_messages, say)
-                from rollbook.flags import FlagStore  # TODO(integrator): top-level import
-
                 FlagStore(conn).ensure_schema()
             say(
                 f"seeded {report.messages:,} messages in {report.load_seconds:.1f} s "
