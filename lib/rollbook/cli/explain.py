@@ -20,7 +20,7 @@ from rollbook.config import ParamsError, SecretError, load_params
 from rollbook.explain.analysis import Analysis, analyse
 from rollbook.explain.diff import PlanDiff, diff
 from rollbook.explain.parse import PlanError, load_plan
-from rollbook.explain.run import UnknownQuery, run_named_query
+from rollbook.explain.run import UnknownQuery, named_query, run_named_query
 
 NODE_FIELDS = [
     "node_id", "parent_id", "label", "node_type", "relation", "index", "loops", "processes",
@@ -139,14 +139,16 @@ def run_command(
         params = load_params(params_file)
     except ParamsError as exc:
         _fail(str(exc))
+    try:
+        named_query(params, query_name)
+    except UnknownQuery as exc:
+        _fail(f"{params_file}: {exc}")
     endpoint = params.primary if target == "primary" else params.replica
     if endpoint is None:
         _fail(f"{params_file}: no {target} endpoint defined")
     try:
         with session(endpoint, params.safety, purpose="explain", read_only=not analyze) as conn:
             plan = run_named_query(conn, params, query_name, analyze=analyze)
-    except UnknownQuery as exc:
-        _fail(str(exc))
     except (SecretError, psycopg.Error) as exc:
         _fail(f"{target}: {exc}")
     if save:

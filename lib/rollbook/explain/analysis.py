@@ -153,6 +153,10 @@ def summarise(plan: Plan, frame: pd.DataFrame) -> dict[str, Any]:
     root = plan.root
     exclusive_sum = float(frame["exclusive_ms"].sum()) if plan.analyzed else math.nan
     execution = plan.execution_ms
+
+    def buffers(key: str) -> float:  # NaN when EXPLAIN ran without BUFFERS
+        return root.buffers(key) if "Shared Hit Blocks" in root.raw else math.nan
+
     return {
         "name": plan.name,
         "analyzed": plan.analyzed,
@@ -166,8 +170,8 @@ def summarise(plan: Plan, frame: pd.DataFrame) -> dict[str, Any]:
         # executor start-up / shutdown (e.g. deleting temp files): in no node
         "unattributed_ms": execution - exclusive_sum - plan.trigger_ms if execution else math.nan,
         "rows_examined": rows_examined(frame) if plan.analyzed else math.nan,
-        "shared_blocks": root.buffers("shared_hit_blocks") + root.buffers("shared_read_blocks"),
-        **{key: root.buffers(key) for key in BUFFER_KEYS},
+        "shared_blocks": buffers("shared_hit_blocks") + buffers("shared_read_blocks"),
+        **{key: buffers(key) for key in BUFFER_KEYS},
         "wal_bytes": float(root.get("WAL Bytes", 0)),
         "settings": dict(plan.settings),
     }

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from rollbook.config.model import Params
+from rollbook.explain.params import NamedQuery
 from rollbook.explain.parse import Plan, parse_plan
 
 
@@ -76,6 +77,14 @@ def explain(
     return parse_plan(document, name=name)
 
 
+def named_query(params: Params, name: str) -> NamedQuery:
+    """The query `name` from `params.queries`, or UnknownQuery listing the known names."""
+    if name not in params.queries:
+        known = ", ".join(sorted(params.queries)) or "none defined"
+        raise UnknownQuery(f"no query named {name!r} in params.queries (known: {known})")
+    return params.queries[name]
+
+
 def run_named_query(
     conn: psycopg.Connection,
     params: Params,
@@ -85,8 +94,5 @@ def run_named_query(
     settings: Mapping[str, str] | None = None,
 ) -> Plan:
     """EXPLAIN the query `name` from `params.queries` with its bind parameters."""
-    if name not in params.queries:
-        known = ", ".join(sorted(params.queries)) or "none defined"
-        raise UnknownQuery(f"no query named {name!r} in params.queries (known: {known})")
-    named = params.queries[name]
+    named = named_query(params, name)
     return explain(conn, named.sql, named.params, analyze=analyze, settings=settings, name=name)

@@ -1,7 +1,7 @@
 """A synthetic EXPLAIN ANALYZE document of any size, for benchmarks and chart tests.
 
-A chain of Nested Loops whose inner sides are Index Scans (a many-way join), with
-consistent times, so that exclusive times add up to the execution time.
+UNION ALL branches of Nested Loop chains over Index Scans, with consistent times, so
+that exclusive times add up to the root's time.
 """
 
 from __future__ import annotations
@@ -29,13 +29,12 @@ def _scan(table: int, ms: float) -> dict:
     }
 
 
-def synthetic_document(node_count: int) -> list[dict]:
-    """EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output of a join with `node_count` nodes."""
-    joins = max((node_count - 1) // 2, 0)
-    node: dict = _scan(0, 0.01) | {"Node Type": "Seq Scan", "Parent Relationship": "Outer"}
+def _join_chain(first_table: int, joins: int) -> tuple[dict, float]:
+    """A left-deep chain of `joins` Nested Loops (2 * joins + 1 nodes) and its total time."""
+    node: dict = _scan(first_table, 0.01) | {"Node Type": "Seq Scan"}
     node.pop("Index Name")
     total = 0.01
-    for table in range(1, joins + 1):
+    for table in range(first_table + 1, first_table + joins + 1):
         total += 0.01 + 0.002
         node = {
             "Node Type": "Nested Loop",
@@ -47,9 +46,32 @@ def synthetic_document(node_count: int) -> list[dict]:
             "Actual Loops": 1,
             "Actual Startup Time": 0.001,
             "Actual Total Time": round(total, 3),
-            "Shared Hit Blocks": 3 * (table + 1),
+            "Shared Hit Blocks": 3 * (table - first_table + 1),
             "Shared Read Blocks": 0,
-            "Plans": [node, _scan(table, 0.01)],
+            "Plans": [node | {"Parent Relationship": "Outer"}, _scan(table, 0.01)],
         }
-    node.pop("Parent Relationship")
-    return [{"Plan": node, "Planning Time": 1.0, "Triggers": [], "Execution Time": total}]
+    return node | {"Parent Relationship": "Member"}, round(total, 3)
+
+
+def synthetic_document(node_count: int, joins_per_branch: int = 10) -> list[dict]:
+    """EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output with about `node_count` nodes:
+    an Append of UNION ALL branches, each a chain of `joins_per_branch` joins."""
+    per_branch = 2 * joins_per_branch + 1
+    branches = [
+        _join_chain(b * (joins_per_branch + 1), joins_per_branch)
+        for b in range(max((node_count - 1) // per_branch, 1))
+    ]
+    total = round(sum(t for _, t in branches) + 0.001 * len(branches), 3)
+    root = {
+        "Node Type": "Append",
+        "Parallel Aware": False,
+        "Plan Rows": len(branches),
+        "Actual Rows": len(branches),
+        "Actual Loops": 1,
+        "Actual Startup Time": 0.001,
+        "Actual Total Time": total,
+        "Shared Hit Blocks": sum(b["Shared Hit Blocks"] for b, _ in branches),
+        "Shared Read Blocks": 0,
+        "Plans": [b for b, _ in branches],
+    }
+    return [{"Plan": root, "Planning Time": 1.0, "Triggers": [], "Execution Time": total + 0.01}]
