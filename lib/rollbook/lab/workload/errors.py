@@ -22,6 +22,7 @@ class ThrottledLog:
             return
         more = self._suppressed.pop(kind, 0)
         suffix = f" (+{more} more since last report)" if more else ""
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        self.logger.warning("%s: %s: %s%s", kind, type(exc).__name__, message, suffix)
+        lines = str(exc).strip().splitlines()
+        detail = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        self.logger.warning("%s: %s%s", kind, detail, suffix)
         self._last[kind] = now

@@ -12,6 +12,8 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from rollbook.flags import ENDPOINTS, SELECT_FLAGS
 from rollbook.lab.layout import APP_USER, DATABASE, LabLayout
@@ -118,6 +120,7 @@ class Workload:
             port=self.layout.ports["redis"],
             socket_timeout=1.0,
             socket_connect_timeout=1.0,
+            retry=Retry(NoBackoff(), 0),  # fail fast: the request falls back to the database
         )
         self.db = Databases(self.metrics, **pools)
         try:
