@@ -15,7 +15,7 @@ from rollbook.lab.stack import Lab
 REPO = Path(__file__).resolve().parent
 # Two test sessions at once (e.g. two engineers) each set their own dir and port base.
 TEST_LAB_DIR = Path(os.environ.get("ROLLBOOK_TEST_LAB_DIR", REPO / ".lab-test")).absolute()
-TEST_PORT_BASE = int(os.environ.get("ROLLBOOK_TEST_PORT_BASE", "56400"))
+TEST_PORT_BASE = int(os.environ.get("ROLLBOOK_TEST_PORT_BASE", "26400"))
 TEST_SEED_MESSAGES = 200_000
 LAB_PARAMS = REPO / "params" / "lab.yaml"
 

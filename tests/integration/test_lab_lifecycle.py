@@ -14,7 +14,7 @@ from rollbook.cli import main
 from rollbook.lab import process
 from rollbook.lab.stack import Lab
 
-PORT_BASE = 56500
+PORT_BASE = 26500
 
 
 def lab_cli(*args: str):
@@ -67,7 +67,9 @@ def test_status_reports_every_service_healthy(own_lab):
     assert all(r["healthy"] and r["pid"] for r in rows.values()), rows
 
 
-@pytest.mark.parametrize("victim", ["pgbouncer", "postgres-replica", "redis"])
+@pytest.mark.parametrize(
+    "victim", ["pgbouncer", "postgres-primary", "postgres-replica", "redis", "workload"]
+)
 def test_kill_9_then_up_restores_only_what_is_down(own_lab, victim):
     before = status_by_name(own_lab)
     os.kill(before[victim]["pid"], signal.SIGKILL)

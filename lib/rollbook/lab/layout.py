@@ -11,7 +11,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-DEFAULT_PORT_BASE = 55400
+# Below the kernel's ephemeral range (32768-60999): a listener there can collide with the
+# source port of some outgoing loopback connection.
+DEFAULT_PORT_BASE = 25400
 DATABASE = "chat"
 APP_USER = "chat"
 ADMIN_USER = "rollbook_admin"

@@ -47,7 +47,6 @@ class PostgresInstance:
         self.port = layout.ports[role]
         assert layout.state_dir is not None
         self.data = layout.state_dir / role
-        self.socket_dir = layout.state_dir / "sockets"
         self.log = layout.state_dir / "logs" / f"postgres-{role}.log"
 
     @property
@@ -65,10 +64,26 @@ class PostgresInstance:
     def _ctl(self, *args: str) -> str:
         return process.run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args], unprivileged=True)
 
+    def _orphans(self) -> list[int]:
+        """Backends left behind by a killed postmaster (their working directory is ours)."""
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and (proc / "cwd").resolve() == self.data.resolve():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+        return found
+
     def start(self) -> None:
         if self.pid() and process.port_open(self.port):
             return
-        opts = f"-p {self.port} -k {self.socket_dir}"
+        if not self.pid():  # after a crash: orphaned backends still hold shared memory
+            for orphan in self._orphans():
+                process.stop_pid(orphan, timeout=5)
+            # A killed postmaster may linger as a zombie whose pid PostgreSQL takes for alive.
+            (self.data / "postmaster.pid").unlink(missing_ok=True)
+        opts = f"-p {self.port} -k ''"  # TCP on loopback only: no Unix socket, no socket lock
         self._ctl("-l", str(self.log), "-o", opts, "-w", "-t", "60", "start")
 
     def stop(self) -> None:

@@ -83,9 +83,8 @@ class Lab:
         lay.state_dir.mkdir(parents=True, exist_ok=True)
         lay.state_dir.chmod(0o700)
         process.chown_to_service_user(lay.state_dir)
-        for sub in ("logs", "sockets"):
-            (lay.state_dir / sub).mkdir(exist_ok=True)
-            process.chown_to_service_user(lay.state_dir / sub)
+        (lay.state_dir / "logs").mkdir(exist_ok=True)
+        process.chown_to_service_user(lay.state_dir / "logs")
         for role in ("app", "admin", "replication"):
             path = lay.secret_file(role)
             if not path.exists():
