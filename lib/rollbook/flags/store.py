@@ -17,7 +17,7 @@ SELECT_FLAGS = "SELECT name, value FROM rollbook.flags"
 
 _SET_FLAG = """
 WITH old AS (
-    SELECT value FROM rollbook.flags WHERE name = %(name)s FOR UPDATE
+    SELECT value FROM rollbook.flags WHERE name = %(name)s
 ), new AS (
     INSERT INTO rollbook.flags AS f (name, value, updated_at, updated_by)
     VALUES (%(name)s, %(value)s, now(), coalesce(%(by)s, current_user))
@@ -72,6 +72,8 @@ class FlagStore:
         `by` defaults to the database user."""
         checked = validate_flag(name, value)
         with self.conn.transaction():
+            # Writers queue here (readers do not), so the old value is the latest committed one.
+            self.conn.execute("LOCK TABLE rollbook.flags IN SHARE ROW EXCLUSIVE MODE")
             self.conn.execute(
                 _SET_FLAG, {"name": name, "value": Jsonb(checked), "by": by, "run_id": run_id}
             )
