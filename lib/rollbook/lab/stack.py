@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import shutil
 import time
@@ -40,16 +39,16 @@ class ServiceStatus:
     healthy: bool
 
 
-def _state_dir_for(lab_dir: Path) -> Path:
+def _new_state_dir(lab_dir: Path) -> Path:
     """Where PostgreSQL's files live: inside the lab unless we are root.
 
     As root the data must belong to the unprivileged user and every parent directory
-    must be traversable by it; a checkout under /root is not, so use /var/tmp.
+    must be traversable by it; a checkout under /root is not, so use /var/tmp. The name
+    is new for every lab, so a lab directory deleted by hand never meets old data.
     """
     if not process.running_as_root():
         return lab_dir / "state"
-    digest = hashlib.sha1(str(lab_dir).encode()).hexdigest()[:12]
-    return Path("/var/tmp") / f"rollbook-lab-{digest}"
+    return Path("/var/tmp") / f"rollbook-lab-{secrets.token_hex(6)}"
 
 
 class Lab:
@@ -58,7 +57,7 @@ class Lab:
     def __init__(self, layout: LabLayout):
         self.layout = layout
         if layout.state_dir is None:
-            layout.state_dir = _state_dir_for(layout.dir)
+            layout.state_dir = _new_state_dir(layout.dir)
         self.primary = PostgresInstance(layout, "primary")
         self.replica = PostgresInstance(layout, "replica")
         self.services = build_services(layout)
