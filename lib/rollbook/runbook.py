@@ -60,6 +60,7 @@ class Runbook:
         self.paths = RunPaths(run_dir)
         self.checks: list[Check] = []
         self.steps: list[dict[str, Any]] = []
+        self.data: dict[str, Any] = {}
         self.started_at = _now()
         self.outcome = "incomplete"
         self._lock: ExitStack | None = None
@@ -112,6 +113,12 @@ class Runbook:
         self.save()
         return checks
 
+    def record(self, key: str, value: Any) -> Any:
+        """Keep a JSON-ready result (e.g. a baseline snapshot) in results.json under `data`."""
+        self.data[key] = value
+        self.save()
+        return value
+
     def verdict(self) -> None:
         """Show the verdict table, write results.json, raise VerdictFailed if a check blocks."""
         from IPython.display import display
@@ -139,6 +146,7 @@ class Runbook:
             "checks": [c.model_dump(mode="json") for c in self.checks],
             "failing": [c.name for c in failing(self.checks)],
             "steps": self.steps,
+            "data": self.data,
         }
 
     def save(self) -> None:

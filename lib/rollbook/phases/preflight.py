@@ -346,3 +346,11 @@ def baseline(params: Params, window: str = "10m") -> Section:
             )
         ],
     )
+
+
+def snapshot(baseline_table: pd.DataFrame) -> dict[str, float | None]:
+    """The baseline as {concept: value} for results.json (None where there was no data)."""
+    return {
+        row.concept: None if pd.isna(row.value) else float(row.value)
+        for row in baseline_table.itertuples()
+    }
