@@ -35,7 +35,7 @@ kernel: venv
 	  $(PY) -m ipykernel install --sys-prefix --name rollbook --display-name "rollbook (Python 3)"
 
 demo: setup
-	$(VENV)/bin/rollbook demo --lab-dir $(LAB_DIR)
+	$(VENV)/bin/rollbook demo --dir $(LAB_DIR)
 
 test: setup
 	$(VENV)/bin/ruff check lib tests bench notebooks

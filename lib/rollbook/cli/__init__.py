@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from rollbook.cli.demo import demo_command
 from rollbook.cli.explain import explain_group
 from rollbook.cli.flags import flags_group
 from rollbook.cli.lab import lab_group
@@ -26,3 +27,4 @@ main.add_command(run_command)
 main.add_command(runs_group)
 main.add_command(flags_group)
 main.add_command(prom_group)
+main.add_command(demo_command)
