@@ -94,9 +94,14 @@ class Params(Strict):
         default_factory=lambda: MonitoringParams(),
         description="Prometheus query overrides and SLOs",
     )
+    canary: CanaryParams = Field(
+        default_factory=lambda: CanaryParams(),
+        description="ramp steps, check cadence and rollback triggers",
+    )
 
 
 # The monitoring section subclasses Strict, so it can only be imported once Strict exists.
+from rollbook.canary.params import CanaryParams  # noqa: E402
 from rollbook.explain.params import ExplainSettings, NamedQuery  # noqa: E402  (same reason)
 from rollbook.prom.params import MonitoringParams  # noqa: E402
 

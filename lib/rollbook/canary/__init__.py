@@ -1,0 +1,24 @@
+"""Canary ramps: a flag stepped up under health checks, a statistical judge, verified rollback."""
+
+# The params model embeds this package's section; loading it first keeps the import order
+# one-way whichever module of this package is imported first.
+import rollbook.config  # noqa: F401
+from rollbook.canary.controller import Ramp, RampController
+from rollbook.canary.judge import Buckets, Judgement, judge
+from rollbook.canary.params import CanaryParams
+from rollbook.canary.ramp import RampError, controller_for, ramp_for
+from rollbook.canary.result import Outcome, RampResult
+
+__all__ = [
+    "Buckets",
+    "CanaryParams",
+    "Judgement",
+    "Outcome",
+    "Ramp",
+    "RampController",
+    "RampError",
+    "RampResult",
+    "controller_for",
+    "judge",
+    "ramp_for",
+]

@@ -1,0 +1,132 @@
+"""The statistical judge: is canary latency worse than baseline latency?
+
+Latency comes as Prometheus histogram buckets, not raw samples: per variant, the increase
+of each cumulative `le` bucket over the window. The test is a one-sided Mann–Whitney U
+test on the **bucket index** of every request: all requests in one bucket are ties, so U
+uses mid-ranks and the normal approximation with tie correction (scipy's `asymptotic`
+method). Expanding to bucket mid-points would give the same ranks, hence the same U and
+p-value; the index just needs no invented upper bound for the `+Inf` bucket.
+
+A significant p-value alone is not enough on large samples: the effect size
+P(canary slower) + ½ P(tie) = U / (n_canary · n_baseline) must also reach a floor (0.5 is
+no difference; 0.56 a small effect, 0.64 a medium one). Below `min_samples` requests in
+either variant the judgement is *inconclusive*, never a pass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from scipy.stats import mannwhitneyu
+
+from rollbook.canary.params import CanaryWorse
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """A latency histogram over a window: upper bounds (ascending, last may be +Inf) and the
+    number of requests at or below each bound (cumulative, as Prometheus keeps them)."""
+
+    bounds: tuple[float, ...]
+    cumulative: tuple[float, ...]
+
+    @classmethod
+    def from_counts(cls, bounds: list[float], counts: list[float]) -> Buckets:
+        """From per-bucket (non-cumulative) counts."""
+        return cls(tuple(bounds), tuple(np.cumsum(counts).tolist()))
+
+    @classmethod
+    def empty(cls) -> Buckets:
+        return cls((math.inf,), (0.0,))
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Requests per bucket, rounded (`increase` extrapolates) and never negative."""
+        per_bucket = np.diff(np.asarray(self.cumulative, dtype=float), prepend=0.0)
+        return np.clip(np.rint(per_bucket), 0, None).astype(int)
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def __add__(self, other: Buckets) -> Buckets:
+        if not other.total:
+            return self
+        if not self.total:
+            return other
+        if self.bounds != other.bounds:
+            raise ValueError("cannot add histograms with different bucket bounds")
+        summed = np.add(self.cumulative, other.cumulative)
+        return Buckets(self.bounds, tuple(summed.tolist()))
+
+    def quantile(self, q: float) -> float | None:
+        """The q-quantile with linear interpolation inside its bucket, like PromQL's
+        `histogram_quantile` (the +Inf bucket answers with the highest finite bound)."""
+        total = self.total
+        if not total:
+            return None
+        cumulative = np.cumsum(self.counts)
+        index = int(np.searchsorted(cumulative, q * total, side="left"))
+        upper = self.bounds[index]
+        if math.isinf(upper):
+            return self.bounds[index - 1] if index else None
+        lower = self.bounds[index - 1] if index else 0.0
+        below = cumulative[index - 1] if index else 0
+        in_bucket = cumulative[index] - below
+        return float(lower + (upper - lower) * (q * total - below) / in_bucket)
+
+
+class Judgement(StrEnum):
+    PASS = "pass"
+    WORSE = "worse"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class JudgeResult:
+    judgement: Judgement
+    canary_samples: int
+    baseline_samples: int
+    p_value: float | None = None
+    effect: float | None = None  # P(canary slower) + ½ P(tie)
+    baseline_source: str = "live baseline"
+
+    @property
+    def observed(self) -> dict[str, float | int | str | None]:
+        return {
+            "p_value": None if self.p_value is None else round(self.p_value, 6),
+            "effect": None if self.effect is None else round(self.effect, 4),
+            "canary_samples": self.canary_samples,
+            "baseline_samples": self.baseline_samples,
+            "baseline": self.baseline_source,
+        }
+
+
+def judge(
+    canary: Buckets, baseline: Buckets, settings: CanaryWorse, *, baseline_source: str = ""
+) -> JudgeResult:
+    """Bucketed one-sided Mann–Whitney U: WORSE only when significant and large enough."""
+    n_canary, n_baseline = canary.total, baseline.total
+    source = baseline_source or "live baseline"
+    if min(n_canary, n_baseline) < settings.min_samples:
+        return JudgeResult(Judgement.INCONCLUSIVE, n_canary, n_baseline, baseline_source=source)
+    if canary.bounds != baseline.bounds:
+        raise ValueError("canary and baseline histograms have different bucket bounds")
+    ranks = np.arange(len(canary.bounds))
+    slower, faster = np.repeat(ranks, canary.counts), np.repeat(ranks, baseline.counts)
+    if np.unique(np.concatenate([slower, faster])).size == 1:  # every request in one bucket
+        return JudgeResult(Judgement.PASS, n_canary, n_baseline, 1.0, 0.5, source)
+    test = mannwhitneyu(slower, faster, alternative="greater", method="asymptotic")
+    effect = float(test.statistic) / (n_canary * n_baseline)
+    worse = test.pvalue < settings.alpha and effect >= settings.min_effect
+    return JudgeResult(
+        Judgement.WORSE if worse else Judgement.PASS,
+        n_canary,
+        n_baseline,
+        float(test.pvalue),
+        effect,
+        source,
+    )

@@ -1,0 +1,131 @@
+"""What one health check sees: a `Snapshot` of an endpoint over a window, and where it
+comes from (`PromMetricSource`; tests pass a fake with the same `snapshot` method).
+
+The canary needs requests labelled by variant (`canary` | `baseline`): the latency
+histogram `chat_request_duration_seconds{endpoint,variant}` and the request counter
+`chat_requests_total{endpoint,variant,outcome}`. PgBouncer and replica signals are the
+metric catalog's concepts, so `monitoring.queries` overrides apply to them too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from rollbook.canary.judge import Buckets
+from rollbook.prom.catalog import concept
+from rollbook.prom.client import PromClient
+
+LATENCY_BUCKETS = (
+    'sum by (variant, le) (increase(chat_request_duration_seconds_bucket{{endpoint="{endpoint}"}}'
+    "[{window}s]))"
+)
+REQUESTS = (
+    'sum by (variant, outcome) (increase(chat_requests_total{{endpoint="{endpoint}"}}[{window}s]))'
+)
+CACHE_LOOKUPS = (
+    'sum by (result) (increase(chat_cache_requests_total{{endpoint="{endpoint}"}}[{window}s]))'
+)
+GAUGES = {
+    "pool_saturation_ratio": "pgbouncer_pool_saturation_ratio",
+    "clients_waiting": "pgbouncer_clients_waiting",
+    "replica_lag_seconds": "replica_lag_seconds",
+    "breaker_state": "replica_breaker_state",
+}
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole > 0 else None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An endpoint over one window: latency histograms and request outcomes per variant,
+    cache lookups, and the worst value of each database gauge (None: no data)."""
+
+    window_seconds: float
+    buckets: dict[str, Buckets] = field(default_factory=dict)  # variant -> histogram
+    requests: dict[tuple[str, str], float] = field(default_factory=dict)  # (variant, outcome)
+    cache_lookups: float = 0.0
+    cache_errors: float = 0.0
+    pool_saturation_ratio: float | None = None
+    clients_waiting: float | None = None
+    replica_lag_seconds: float | None = None
+    breaker_state: float | None = None
+
+    def latency(self, variant: str | None = None) -> Buckets:
+        """One variant's histogram, or all requests' (variant None)."""
+        if variant is not None:
+            return self.buckets.get(variant, Buckets.empty())
+        total = Buckets.empty()
+        for histogram in self.buckets.values():
+            total = total + histogram
+        return total
+
+    def p95_seconds(self, variant: str | None = None) -> float | None:
+        return self.latency(variant).quantile(0.95)
+
+    def request_count(self, variant: str | None = None) -> float:
+        return sum(n for (v, _), n in self.requests.items() if variant in (None, v))
+
+    def error_ratio(self, variant: str | None = None) -> float | None:
+        errors = sum(
+            n for (v, o), n in self.requests.items() if o == "error" and variant in (None, v)
+        )
+        return _ratio(errors, self.request_count(variant))
+
+    @property
+    def cache_error_ratio(self) -> float | None:
+        return _ratio(self.cache_errors, self.cache_lookups)
+
+
+class MetricSource(Protocol):
+    def snapshot(self, endpoint: str, window_seconds: float) -> Snapshot:
+        """The endpoint over the window that ends now."""
+
+
+def _bound(le: str) -> float:
+    return math.inf if le in ("+Inf", "Inf") else float(le)
+
+
+class PromMetricSource:
+    """Snapshots from Prometheus: seven instant queries per check."""
+
+    def __init__(self, client: PromClient, overrides: dict[str, str] | None = None) -> None:
+        self.client = client
+        self.gauges = {field_: concept(name, overrides) for field_, name in GAUGES.items()}
+
+    def snapshot(self, endpoint: str, window_seconds: float) -> Snapshot:
+        window = max(1, round(window_seconds))
+        at = datetime.now(UTC)
+        ask = {"endpoint": endpoint, "window": window}
+        gauges = {}
+        for name, measure in self.gauges.items():
+            values = self.client.instant(measure.over(timedelta(seconds=window), "1s"), at)
+            gauges[name] = float(values["value"].max()) if not values.empty else None
+        lookups = self.client.instant(CACHE_LOOKUPS.format(**ask), at)
+        return Snapshot(
+            window_seconds=window,
+            buckets=self._histograms(self.client.instant(LATENCY_BUCKETS.format(**ask), at)),
+            requests={
+                (row.variant, row.outcome): float(row.value)
+                for row in self.client.instant(REQUESTS.format(**ask), at).itertuples()
+            },
+            cache_lookups=float(lookups["value"].sum()),
+            cache_errors=float(lookups.loc[lookups.get("result") == "error", "value"].sum())
+            if not lookups.empty
+            else 0.0,
+            **gauges,
+        )
+
+    @staticmethod
+    def _histograms(frame) -> dict[str, Buckets]:
+        if frame.empty:
+            return {}
+        frame = frame.assign(bound=frame["le"].map(_bound)).sort_values("bound")
+        return {
+            variant: Buckets(tuple(rows["bound"]), tuple(rows["value"].fillna(0.0)))
+            for variant, rows in frame.groupby("variant")
+        }

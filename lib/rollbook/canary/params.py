@@ -1,0 +1,149 @@
+"""The `canary:` params section: ramp shape, check cadence, trigger thresholds.
+
+```yaml
+canary:
+  steps: [10, 25, 50, 100]     # percent of traffic on the new path, in order
+  hold: 5m                     # judged time per step (after the warm-up)
+  check_interval: 30s          # one health check every ...
+  warmup: 30s                  # after a step change, before judging
+  check_window: 1m             # metrics window of one health check
+  on_interrupted: rollback     # a ramp killed mid-way: rollback | resume
+  triggers:
+    error_rate: {max_ratio: 0.01}
+    canary_worse: {alpha: 0.01, min_effect: 0.56, min_samples: 50}
+  triggers_by_flag:            # which triggers apply; keys: a flag or its family
+    replica: [latency_slo, error_rate, canary_worse, replica_lag]
+```
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from rollbook.config.model import Strict
+from rollbook.prom.window import parse_duration
+
+TriggerName = Literal["latency_slo", "error_rate", "canary_worse", "pool_saturation", "replica_lag"]
+TRIGGER_NAMES: tuple[str, ...] = TriggerName.__args__
+
+
+def _seconds(value: Any) -> Any:
+    """`30s`, `5m`, a number of seconds or a timedelta -> float seconds."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str | timedelta):
+        return parse_duration(value).total_seconds()
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+
+
+class LatencySlo(Strict):
+    """Canary p95 latency above the SLO for `consecutive` checks."""
+
+    p95_seconds: float | None = Field(
+        default=None, gt=0, description="default: the endpoint's p95 SLO in `monitoring.slo`"
+    )
+    consecutive: int = Field(default=2, ge=1)
+
+
+class ErrorRate(Strict):
+    """Canary requests (and, for cache ramps, cache lookups) failing above a ratio."""
+
+    max_ratio: float = Field(default=0.01, ge=0, le=1)
+
+
+class CanaryWorse(Strict):
+    """Bucketed Mann–Whitney U test, canary latency > baseline latency (see judge.py)."""
+
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    min_effect: float = Field(
+        default=0.56,
+        gt=0.5,
+        lt=1,
+        description="floor on P(canary slower than baseline); 0.56 is a small effect",
+    )
+    min_samples: int = Field(default=50, ge=5, description="per variant; fewer is inconclusive")
+
+
+class PoolSaturation(Strict):
+    """PgBouncer server connections in use over the pool size, and clients queueing."""
+
+    max_ratio: float = Field(default=0.9, gt=0)
+    max_clients_waiting: float = Field(default=0, ge=0)
+
+
+class ReplicaLag(Strict):
+    """Replica replay lag above a bound, or the application's replica breaker open."""
+
+    max_seconds: float = Field(default=5.0, gt=0)
+    breaker_open_state: int = Field(default=2, description="breaker gauge value meaning open")
+
+
+class Triggers(Strict):
+    latency_slo: LatencySlo = Field(default_factory=LatencySlo)
+    error_rate: ErrorRate = Field(default_factory=ErrorRate)
+    canary_worse: CanaryWorse = Field(default_factory=CanaryWorse)
+    pool_saturation: PoolSaturation = Field(default_factory=PoolSaturation)
+    replica_lag: ReplicaLag = Field(default_factory=ReplicaLag)
+
+
+_COMMON: list[TriggerName] = ["latency_slo", "error_rate", "canary_worse"]
+DEFAULT_TRIGGERS_BY_FLAG: dict[str, list[TriggerName]] = {
+    "pgbouncer": [*_COMMON, "pool_saturation"],
+    "cache": list(_COMMON),
+    "replica": [*_COMMON, "replica_lag"],
+}
+
+
+class CanaryParams(Strict):
+    """How a flag is ramped and judged."""
+
+    steps: list[float] = Field(default_factory=lambda: [10.0, 25.0, 50.0, 100.0], min_length=1)
+    hold: Seconds = Field(default=300.0, description="judged time per step, after the warm-up")
+    check_interval: Seconds = 30.0
+    warmup: Seconds = Field(default=30.0, description="after each step change, before judging")
+    check_window: Seconds = Field(default=60.0, description="metrics window of one check")
+    reference_window: Seconds = Field(
+        default=300.0, description="pre-ramp latency reference (judge at 100 %, verification)"
+    )
+    max_extend: Seconds = Field(
+        default=300.0, description="extra time a step may wait for a conclusive judgement"
+    )
+    verify_within: Seconds = Field(
+        default=300.0, description="bound for the metrics to recover after a rollback"
+    )
+    on_interrupted: Literal["rollback", "resume"] = "rollback"
+    triggers: Triggers = Field(default_factory=Triggers)
+    triggers_by_flag: dict[str, list[TriggerName]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_TRIGGERS_BY_FLAG.items()}
+    )
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing_percentages(cls, steps: list[float]) -> list[float]:
+        if any(not 0 < s <= 100 for s in steps):
+            raise ValueError(f"steps are percentages in (0, 100], got {steps}")
+        if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+            raise ValueError(f"steps must increase, got {steps}")
+        return steps
+
+    @model_validator(mode="after")
+    def _window_covers_interval(self) -> CanaryParams:
+        if self.check_window < self.check_interval:
+            raise ValueError(
+                f"check_window ({self.check_window:g}s) must cover check_interval "
+                f"({self.check_interval:g}s), or samples between checks go unseen"
+            )
+        return self
+
+    def triggers_for(self, flag: str) -> list[str]:
+        """Triggers applying to a flag: its own entry, else its family's (`cache.history`
+        -> `cache`), else latency, errors and the judge."""
+        family = flag.split(".", 1)[0]
+        chosen = self.triggers_by_flag.get(flag, self.triggers_by_flag.get(family, _COMMON))
+        return list(chosen)

@@ -1,0 +1,87 @@
+"""The canary judge on synthetic latency histograms (bucket bounds of the workload)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rollbook.canary.judge import Buckets, Judgement, judge
+from rollbook.canary.params import CanaryWorse
+
+BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, math.inf]
+
+
+def histogram(latencies: np.ndarray) -> Buckets:
+    """Bucket raw latencies the way a Prometheus histogram does (le = upper bound)."""
+    index = np.searchsorted(BOUNDS, latencies, side="left")
+    return Buckets.from_counts(BOUNDS, np.bincount(index, minlength=len(BOUNDS)).tolist())
+
+
+def latencies(n: int, median: float, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).lognormal(np.log(median), 0.5, n)
+
+
+def test_identical_distributions_pass():
+    result = judge(
+        histogram(latencies(2000, 0.02, 1)), histogram(latencies(2000, 0.02, 2)), CanaryWorse()
+    )
+    assert result.judgement is Judgement.PASS
+    assert abs(result.effect - 0.5) < 0.03 and result.p_value > 0.01
+
+
+def test_a_20_percent_latency_shift_with_enough_samples_fails():
+    result = judge(
+        histogram(latencies(2000, 0.024, 1)), histogram(latencies(2000, 0.02, 2)), CanaryWorse()
+    )
+    assert result.judgement is Judgement.WORSE
+    assert result.p_value < 1e-6 and result.effect >= 0.56
+
+
+def test_a_faster_canary_passes_the_one_sided_test():
+    result = judge(
+        histogram(latencies(2000, 0.01, 1)), histogram(latencies(2000, 0.02, 2)), CanaryWorse()
+    )
+    assert result.judgement is Judgement.PASS and result.effect < 0.5
+
+
+@pytest.mark.parametrize("canary_n, baseline_n", [(49, 5000), (5000, 49), (0, 0)])
+def test_small_samples_are_inconclusive_even_when_far_apart(canary_n, baseline_n):
+    result = judge(
+        histogram(latencies(canary_n, 2.0, 1)),
+        histogram(latencies(baseline_n, 0.01, 2)),
+        CanaryWorse(min_samples=50),
+    )
+    assert result.judgement is Judgement.INCONCLUSIVE
+    assert (result.canary_samples, result.baseline_samples) == (canary_n, baseline_n)
+
+
+def test_a_significant_but_tiny_effect_is_not_worse():
+    """Huge samples make a 2 % shift significant; the effect-size floor keeps it a pass."""
+    canary, baseline = latencies(200_000, 0.0204, 1), latencies(200_000, 0.02, 2)
+    result = judge(histogram(canary), histogram(baseline), CanaryWorse())
+    assert result.p_value < 0.01 and result.effect < 0.56
+    assert result.judgement is Judgement.PASS
+
+
+def test_bucket_counts_come_from_cumulative_increases_rounded():
+    buckets = Buckets((0.1, 0.5, math.inf), (10.4, 29.6, 30.2))
+    assert buckets.counts.tolist() == [10, 19, 1] and buckets.total == 30
+
+
+def test_quantile_interpolates_inside_the_bucket_like_promql():
+    buckets = Buckets.from_counts([0.1, 0.2, math.inf], [50, 50, 0])
+    assert buckets.quantile(0.5) == pytest.approx(0.1)
+    assert buckets.quantile(0.95) == pytest.approx(0.19)
+    assert Buckets.from_counts([0.1, math.inf], [0, 10]).quantile(0.95) == 0.1
+    assert Buckets.empty().quantile(0.95) is None
+
+
+def test_histograms_with_different_bounds_are_refused():
+    with pytest.raises(ValueError, match="different bucket bounds"):
+        judge(
+            Buckets.from_counts([0.1, math.inf], [100, 0]),
+            Buckets.from_counts([0.2, math.inf], [100, 0]),
+            CanaryWorse(),
+        )
