@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from rollbook.config import Params, load_params
-from rollbook.lab.layout import LabLayout
 from rollbook.lab.stack import Lab
 
 REPO = Path(__file__).resolve().parent
@@ -30,9 +29,8 @@ def test_lab() -> Lab:
     """Start the session's lab once (reusing a healthy one); notebooks find it by env var."""
     if not _started:
         os.environ["ROLLBOOK_LAB_DIR"] = str(TEST_LAB_DIR)
-        lab = Lab(
-            LabLayout(TEST_LAB_DIR, port_base=TEST_PORT_BASE, seed_messages=TEST_SEED_MESSAGES)
-        )
+        # open, not new: a kept lab (ROLLBOOK_KEEP_TEST_LAB) keeps its state directory
+        lab = Lab.open(TEST_LAB_DIR, port_base=TEST_PORT_BASE, seed_messages=TEST_SEED_MESSAGES)
         lab.up(_say)
         _started.append(lab)
     return _started[0]
