@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
+
 from rollbook.flags import FlagStore
 from rollbook.lab import process
 from rollbook.lab.layout import ADMIN_USER, APP_USER, LabLayout, LabNotFound, default_lab_dir
@@ -141,6 +143,24 @@ class Lab:
                 service.start()
         say(f"lab up in {time.perf_counter() - started:.1f} s")
         return self.status()
+
+    def wait_for_monitoring(self, warm_up_seconds: int = 20, timeout: float = 90) -> None:
+        """Every Prometheus target up, and some workload history to compare against."""
+        api = f"http://127.0.0.1:{self.layout.ports['prometheus']}/api/v1"
+        history = f"count_over_time(chat_requests_total[{warm_up_seconds}s])"
+
+        def ready() -> bool:
+            try:
+                targets = requests.get(f"{api}/targets", timeout=5).json()["data"]
+                samples = requests.get(f"{api}/query", params={"query": history}, timeout=5)
+                result = samples.json()["data"]["result"]
+            except (requests.RequestException, KeyError, ValueError):
+                return False
+            up = [t["health"] == "up" for t in targets["activeTargets"]]
+            warmed = any(float(s["value"][1]) >= warm_up_seconds / 2 - 1 for s in result)
+            return bool(up) and all(up) and warmed
+
+        process.wait_for(ready, timeout, "Prometheus targets and workload history", interval=1)
 
     # ---- inspection and tear-down ---------------------------------------------------------
     def status(self) -> list[ServiceStatus]:
