@@ -4,6 +4,7 @@ and for the notebooks that nbval executes (`notebooks/*.ipynb`, run with --nbval
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ TEST_LAB_DIR = Path(os.environ.get("ROLLBOOK_TEST_LAB_DIR", REPO / ".lab-test"))
 TEST_PORT_BASE = int(os.environ.get("ROLLBOOK_TEST_PORT_BASE", "26400"))
 TEST_SEED_MESSAGES = 200_000
 LAB_PARAMS = REPO / "params" / "lab.yaml"
+# Every archive the session writes goes here; the last test scans it for secrets.
+os.environ.setdefault("ROLLBOOK_OUTPUT_DIR", tempfile.mkdtemp(prefix="rollbook-test-outputs-"))
+LAST_TEST = "test_no_secret_in_any_archive"
 
 _started: list[Lab] = []
 
@@ -40,9 +44,12 @@ test_lab.__test__ = False  # a helper, not a test
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
-    """nbval cells take no fixtures: start the lab before any notebook runs."""
+    """nbval cells take no fixtures: start the lab before any notebook runs. The secret
+    scan of the archives runs last, after every notebook and runbook of the session."""
     if any(str(item.fspath).endswith(".ipynb") for item in items):
         test_lab()
+    last = [item for item in items if item.name == LAST_TEST]
+    items[:] = [item for item in items if item.name != LAST_TEST] + last
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
