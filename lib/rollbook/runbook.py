@@ -26,7 +26,14 @@ from typing import Any
 from rollbook.archive.layout import RUN_DIR_ENV, RunPaths, default_output_dir, new_run_id
 from rollbook.archive.results import write_json
 from rollbook.config import Params, load_params
-from rollbook.verdict import Check, failing, failure_summary, raise_if_failed, styled_table
+from rollbook.verdict import (
+    Check,
+    checks_frame,
+    failing,
+    failure_summary,
+    raise_if_failed,
+    styled_table,
+)
 
 # text/html (with plotly.js embedded once, for the HTML export) + the plotly mimetype
 # (for JupyterLab). Under papermill plotly's default writes only the mimetype, which
@@ -38,17 +45,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _display_html(markup: str) -> None:
-    from IPython.display import HTML, display
+def _display(markup: str, plain: str) -> None:
+    """Show HTML in the notebook; headless logs (papermill) get the plain text."""
+    from IPython.display import display
 
-    display(HTML(markup))
+    display({"text/html": markup, "text/plain": plain}, raw=True)
 
 
-def _banner(colour: str, title: str, text: str) -> str:
-    return (
+def _banner(colour: str, title: str, text: str) -> None:
+    markup = (
         f'<div style="background:{colour};padding:8px 12px;border-radius:4px;'
         f'font-size:1.1em"><b>{html.escape(title)}</b> — {html.escape(text)}</div>'
     )
+    _display(markup, f"{title}: {text}")
 
 
 class Runbook:
@@ -78,11 +87,9 @@ class Runbook:
         """The dry-run / apply banner at the top of the notebook."""
         env = self.params.environment
         if self.apply:
-            _display_html(_banner("#f8d7da", "APPLY", f"this run changes {env}"))
+            _banner("#f8d7da", "APPLY", f"this run changes {env}")
         else:
-            _display_html(
-                _banner("#fff3cd", "DRY RUN", f"nothing on {env} is changed; rerun with --apply")
-            )
+            _banner("#fff3cd", "DRY RUN", f"nothing on {env} is changed; rerun with --apply")
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -121,17 +128,14 @@ class Runbook:
 
     def verdict(self) -> None:
         """Show the verdict table, write results.json, raise VerdictFailed if a check blocks."""
-        from IPython.display import display
-
         blocking = failing(self.checks)
         self.outcome = "failed" if blocking else "passed"
         self.save()
         if blocking:
-            summary = failure_summary(self.checks).replace("\n", "; ")
-            _display_html(_banner("#f8d7da", "FAILED", summary))
+            _banner("#f8d7da", "FAILED", failure_summary(self.checks).replace("\n", "; "))
         else:
-            _display_html(_banner("#d4edda", "PASSED", f"{len(self.checks)} checks passed"))
-        display(styled_table(self.checks))
+            _banner("#d4edda", "PASSED", f"{len(self.checks)} checks passed")
+        _display(styled_table(self.checks).to_html(), checks_frame(self.checks).to_string())
         raise_if_failed(self.checks)
 
     def results(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def _without_network(command: list[str]) -> list[str]:
     return command
 
 
-def rendered_dom(html: Path, *, budget_ms: int = 15_000, timeout_s: int = 120) -> str:
+def rendered_dom(html: Path, *, budget_ms: int = 15_000, timeout_s: int = 600) -> str:
     """The DOM of `html` after its scripts ran in headless Chromium, offline."""
     with tempfile.TemporaryDirectory(prefix="rollbook-chromium-") as profile:
         command = [

@@ -19,6 +19,10 @@ from papermill.exceptions import PapermillExecutionError
 from rollbook.archive.layout import RUN_DIR_ENV
 
 KERNEL_NAME = "rollbook"
+KERNEL_START_TIMEOUT_S = 120
+# After a cell ends, how long its last outputs may take to arrive (nbclient's default, 4 s,
+# is too short for a cell that emits plotly.js and large figures on a busy machine).
+IOPUB_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Execution:
     kernel_died: bool = False
     cell_error: str | None = None  # "ename: evalue" of the failing cell
     error_name: str | None = None
-    start_error: str | None = None  # the kernel could not run the notebook at all
+    stopped: str | None = None  # execution stopped otherwise (kernel start, timeouts)
 
 
 @contextmanager
@@ -104,14 +108,16 @@ def execute(
                 cwd=str(notebook.parent),
                 progress_bar=progress,
                 log_output=not progress,
+                start_timeout=KERNEL_START_TIMEOUT_S,
+                iopub_timeout=IOPUB_TIMEOUT_S,
             )
     except PapermillExecutionError as exc:
         return Execution(cell_error=f"{exc.ename}: {exc.evalue}", error_name=exc.ename)
     except DeadKernelError:
         mark_dead_kernel(output)
         return Execution(kernel_died=True)
-    except Exception as exc:  # kernel missing or failing to start: still archived
+    except Exception as exc:  # kernel failing to start, timeouts: archived if begun
         if not output.exists():
             raise
-        return Execution(start_error=f"{type(exc).__name__}: {exc}")
+        return Execution(stopped=f"{type(exc).__name__}: {exc}")
     return Execution()

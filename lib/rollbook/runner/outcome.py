@@ -52,8 +52,8 @@ def decide(execution: Execution, results: dict[str, Any], notebook: Path) -> tup
             f"the kernel died while running {_failed_cell(nb)} (killed or out of memory); "
             "the run stopped there"
         )
-    if execution.start_error:
-        return Outcome.ERROR, f"the notebook could not run: {execution.start_error}"
+    if execution.stopped:
+        return Outcome.ERROR, f"execution stopped: {execution.stopped}"
     if execution.error_name == "VerdictFailed" or results.get("verdict") == "failed":
         return Outcome.FAILED, "required checks did not pass:\n" + failure_summary(checks)
     if execution.error_name == "LockBusy":
