@@ -44,9 +44,17 @@ def load_plan(source: str | Path, name: str = "") -> Plan:
 
 
 def query_text(
-    params: Params, query_name: str = "", sql: str = "", sql_params: dict[str, Any] | None = None
+    params: Params,
+    query_name: str = "",
+    sql: str = "",
+    sql_params: dict[str, Any] | str | None = None,
 ) -> tuple[str, dict[str, Any], str]:
-    """(sql, bind params, name) from either `sql` (+ `sql_params`) or a named query."""
+    """(sql, bind params, name) from either `sql` (+ `sql_params`) or a named query.
+
+    `sql_params` may be a mapping or its JSON text (as `rollbook run -p` passes it).
+    """
+    if isinstance(sql_params, str):
+        sql_params = json.loads(sql_params or "{}")
     if sql.strip():
         return sql, dict(sql_params or {}), query_name or "ad-hoc query"
     if not query_name:
@@ -60,7 +68,7 @@ def plan(
     *,
     query_name: str = "",
     sql: str = "",
-    sql_params: dict[str, Any] | None = None,
+    sql_params: dict[str, Any] | str | None = None,
     plan_json: str = "",
     target: str = "primary",
     analyze: bool = False,
@@ -81,7 +89,7 @@ def what_if_plan(
     *,
     query_name: str = "",
     sql: str = "",
-    sql_params: dict[str, Any] | None = None,
+    sql_params: dict[str, Any] | str | None = None,
     target: str = "primary",
 ) -> tuple[Plan, list[str]]:
     """Plain EXPLAIN of the query as if `what_if_index` (a CREATE INDEX) existed (hypopg)."""
