@@ -16,6 +16,7 @@ from rollbook.prom.rules import ALERTS
 from rollbook.prom.slo import slo_score_promql
 
 GRAFANA_RANGE = "$__rate_interval"
+SLO_SCORE = "SLOs met"  # legend of the SLO compliance score target
 _UNITS = {
     "s": "s",
     "ratio": "percentunit",
@@ -92,7 +93,7 @@ def panels() -> list[Panel]:
         Panel("Read routing", ("read_routing_share",), kind="piechart"),
         Panel("PgBouncer pool status", ("pgbouncer_pool_connections", "pgbouncer_clients_waiting")),
         Panel("SLO compliance score", (), kind="stat", unit="percentunit",
-              extra={"SLOs met": slo_score_promql(DEFAULT_SLOS, GRAFANA_RANGE)}),
+              extra={SLO_SCORE: slo_score_promql(DEFAULT_SLOS, GRAFANA_RANGE)}),
     ]  # fmt: skip
 
 

@@ -19,17 +19,20 @@ from rollbook.prom.slo import slo_score_promql
 RULE_RANGE = "1m"
 RULES_DIR = Path(__file__).resolve().parents[3] / "monitoring" / "prometheus"
 
-# The notebook that investigates each concept group (runbook_url of its alerts).
+SLO_DASHBOARD = "notebooks/slo_dashboard.ipynb"
+EXPLAIN_EXPLORER = "notebooks/explain_explorer.ipynb"
+# The notebook that investigates each concept group (runbook_url of its alerts); an alert
+# may name its own (`Alert.runbook`). Open it with `-p alert <name>` for the alert's context.
 RUNBOOKS = {
-    "latency": "notebooks/slo_dashboard.ipynb",
-    "traffic": "notebooks/slo_dashboard.ipynb",
-    "errors": "notebooks/slo_dashboard.ipynb",
-    "pgbouncer": "notebooks/pgbouncer_health.ipynb",
-    "cache": "notebooks/cache_health.ipynb",
-    "replica": "notebooks/replica_health.ipynb",
-    "primary": "notebooks/query_performance.ipynb",
-    "queries": "notebooks/query_performance.ipynb",
-    "vacuum": "notebooks/vacuum_health.ipynb",
+    "latency": SLO_DASHBOARD,
+    "traffic": SLO_DASHBOARD,
+    "errors": SLO_DASHBOARD,
+    "pgbouncer": SLO_DASHBOARD,
+    "cache": SLO_DASHBOARD,
+    "replica": SLO_DASHBOARD,
+    "primary": SLO_DASHBOARD,
+    "queries": EXPLAIN_EXPLORER,
+    "vacuum": SLO_DASHBOARD,
 }
 
 _NEGATION = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -57,6 +60,11 @@ class Alert:
     for_: str
     severity: str
     summary: str
+    runbook: str | None = None  # default: RUNBOOKS of the concept's group
+
+    @property
+    def runbook_url(self) -> str:
+        return self.runbook or RUNBOOKS[self.measure.group]
 
     @property
     def measure(self) -> Concept:
@@ -82,7 +90,7 @@ class Alert:
                     f"{measure.title} {labels}".rstrip() + f" is {{{{ $value | {fmt} }}}} "
                     f"({self.op} {self.threshold:g} {measure.unit} for {self.for_})."
                 ),
-                "runbook_url": RUNBOOKS[measure.group],
+                "runbook_url": self.runbook_url,
             },
         }
 
@@ -95,9 +103,9 @@ def _slo_alert(name: str, concept_name: str, for_: str, summary: str) -> Alert:
 ALERTS: dict[str, list[Alert]] = {
     "rollbook-latency": [
         Alert("QueryLatencyHigh", "db_query_p95_seconds", ">", 0.5, "5m", "warning",
-              "Database query p95 above 500 ms"),
+              "Database query p95 above 500 ms", EXPLAIN_EXPLORER),
         Alert("QueryLatencyCritical", "db_query_p95_seconds", ">", 1, "2m", "critical",
-              "Database query p95 above 1 s"),
+              "Database query p95 above 1 s", EXPLAIN_EXPLORER),
     ],
     "rollbook-pgbouncer": [
         Alert("PgBouncerPoolSaturationHigh", "pgbouncer_pool_saturation_ratio", ">", 0.8, "2m",
@@ -161,6 +169,26 @@ RECORDING_RULES: dict[str, str] = {
     "service:redis_keyspace:hit_ratio_rate1m": "redis_hit_ratio",
 }
 SLO_SCORE_RECORD = "service:chat_slo:score_rate1m"
+
+
+class UnknownAlert(KeyError):
+    """An alert name the rules do not define."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def all_alerts() -> list[Alert]:
+    return [a for alerts in ALERTS.values() for a in alerts]
+
+
+def find_alert(name: str) -> Alert:
+    """The alert called `name`, or UnknownAlert listing the known names."""
+    for alert in all_alerts():
+        if alert.name == name:
+            return alert
+    known = ", ".join(sorted(a.name for a in all_alerts()))
+    raise UnknownAlert(f"no such alert: {name!r}; known alerts: {known}")
 
 
 def alert_rules() -> dict:

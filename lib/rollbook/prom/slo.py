@@ -9,12 +9,12 @@ is `no data`, never a pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from rollbook.prom.catalog import Concept, concept
-from rollbook.prom.client import PromClient
+from rollbook.prom.client import PromClient, choose_step
 from rollbook.prom.params import Slo
-from rollbook.prom.window import Window
+from rollbook.prom.window import Window, human_duration, promql_duration
 from rollbook.verdict import Check, compare
 
 # The worst series of a concept is the one furthest on the failing side.
@@ -37,6 +37,22 @@ def summarise(
     return float(values.max() if worst == "max" else values.min())
 
 
+def with_data(client: PromClient, window: Window) -> Window:
+    """The window from the first scrape Prometheus holds in it (a new server starts late).
+
+    A rate over a window longer than the data underestimates (a lab started 5 minutes ago
+    seems to serve a sixth of its traffic over `last 30m`). Unchanged if nothing is stored.
+    """
+    step = promql_duration(choose_step(window))
+    first = client.instant(
+        f"min(min_over_time(timestamp(up)[{promql_duration(window.duration)}:{step}]))",
+        at=window.end,
+    )["value"].dropna()
+    if first.empty or first.iloc[0] <= window.start.timestamp():
+        return window
+    return Window(datetime.fromtimestamp(first.iloc[0], UTC), window.end)
+
+
 def check_slo(
     client: PromClient, slo: Slo, window: Window, overrides: dict[str, str] | None = None
 ) -> Check:
@@ -44,7 +60,7 @@ def check_slo(
     measure = concept(slo.concept, overrides)
     observed = summarise(client, measure, window, worst=_WORST[slo.op])
     return compare(
-        f"{measure.title} ({measure.summary} over {window.duration})",
+        f"{measure.title} ({measure.summary} over {human_duration(window.duration)})",
         observed,
         slo.op,
         slo.threshold,

@@ -33,6 +33,17 @@ def promql_duration(delta: timedelta) -> str:
     return f"{max(1, round(delta.total_seconds()))}s"
 
 
+def human_duration(delta: timedelta) -> str:
+    """`1h30m`, `17m4s`, `45s`: a duration for a reader, to the second."""
+    seconds = max(0, round(delta.total_seconds()))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
