@@ -120,7 +120,9 @@ class CanaryParams(Strict):
     on_interrupted: Literal["rollback", "resume"] = "rollback"
     triggers: Triggers = Field(default_factory=Triggers)
     triggers_by_flag: dict[str, list[TriggerName]] = Field(
-        default_factory=lambda: {k: list(v) for k, v in DEFAULT_TRIGGERS_BY_FLAG.items()}
+        default_factory=dict,
+        description="flag or family -> triggers, over the defaults (pgbouncer, cache, replica)",
+        validate_default=True,
     )
 
     @field_validator("steps")
@@ -131,6 +133,12 @@ class CanaryParams(Strict):
         if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
             raise ValueError(f"steps must increase, got {steps}")
         return steps
+
+    @field_validator("triggers_by_flag")
+    @classmethod
+    def _over_the_defaults(cls, given: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Entries given in params replace the defaults of the same key only."""
+        return {**{k: list(v) for k, v in DEFAULT_TRIGGERS_BY_FLAG.items()}, **given}
 
     @model_validator(mode="after")
     def _window_covers_interval(self) -> CanaryParams:

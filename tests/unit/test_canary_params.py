@@ -1,0 +1,66 @@
+"""The `canary:` params section and building a ramp from params."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from rollbook.canary import RampError, ramp_for
+from rollbook.config import ParamsError, validate_params
+
+BASE = {"environment": "test", "primary": {"dbname": "chat", "user": "chat"}}
+
+
+def params(**canary):
+    return validate_params({**BASE, "canary": canary})
+
+
+def test_durations_read_like_prometheus_and_default_to_the_seed_cadence():
+    p = params(hold="2m", check_interval="3s", check_window="9s")
+    assert (p.canary.hold, p.canary.check_interval, p.canary.check_window) == (120, 3, 9)
+    assert validate_params(BASE).canary.steps == [10, 25, 50, 100]
+    assert validate_params(BASE).canary.check_interval == 30
+
+
+@pytest.mark.parametrize(
+    "canary, message",
+    [
+        ({"steps": [25, 10]}, "steps must increase"),
+        ({"steps": [0, 50]}, "percentages in (0, 100]"),
+        ({"check_interval": "30s", "check_window": "10s"}, "must cover check_interval"),
+        ({"on_interrupted": "ignore"}, "on_interrupted"),
+        ({"triggers_by_flag": {"cache": ["latency"]}}, "triggers_by_flag"),
+    ],
+)
+def test_bad_canary_params_name_what_is_wrong(canary, message):
+    with pytest.raises(ParamsError, match="canary") as error:
+        params(**canary)
+    assert message in str(error.value)
+
+
+def test_triggers_by_flag_family_and_override():
+    p = params(triggers_by_flag={"replica.history": ["replica_lag"]})
+    ramp = ramp_for(p, "replica.history")
+    assert ramp.triggers == ("replica_lag",) and ramp.endpoint == "history"
+    assert "pool_saturation" in ramp_for(p, "pgbouncer.send").triggers
+    assert "replica_lag" not in ramp_for(p, "cache.history").triggers
+
+
+def test_the_latency_slo_comes_from_monitoring_unless_given():
+    assert ramp_for(params(), "cache.history").slo_seconds == 0.35
+    given = params(triggers={"latency_slo": {"p95_seconds": 0.2}})
+    assert ramp_for(given, "cache.history").slo_seconds == 0.2
+    with pytest.raises(RampError, match="no latency SLO for conversations"):
+        ramp_for(params(), "cache.conversations")
+
+
+@pytest.mark.parametrize("flag", ["fault.history.latency_ms", "workload.rate.send", "nope"])
+def test_only_rollout_flags_can_be_ramped(flag):
+    with pytest.raises(RampError, match=flag.split(".")[0]):
+        ramp_for(params(), flag)
+
+
+def test_step_overrides_are_validated_like_params():
+    assert ramp_for(params(), "cache.history", steps=[50, 100]).steps == (50, 100)
+    with pytest.raises(ValidationError, match="steps must increase"):
+        ramp_for(params(), "cache.history", steps=[50, 20])
