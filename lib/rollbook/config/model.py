@@ -98,11 +98,16 @@ class Params(Strict):
         default_factory=lambda: CanaryParams(),
         description="ramp steps, check cadence and rollback triggers",
     )
+    validation: ValidationParams = Field(
+        default_factory=lambda: ValidationParams(),
+        description="post-rollout success criteria and correctness probes",
+    )
 
 
 # The monitoring section subclasses Strict, so it can only be imported once Strict exists.
 from rollbook.canary.params import CanaryParams  # noqa: E402
 from rollbook.explain.params import ExplainSettings, NamedQuery  # noqa: E402  (same reason)
+from rollbook.phases.validation_params import ValidationParams  # noqa: E402
 from rollbook.prom.params import MonitoringParams  # noqa: E402
 
 Params.model_rebuild()

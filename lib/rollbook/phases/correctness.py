@@ -1,0 +1,313 @@
+"""Correctness probes after the rollout: keyset pagination, cached pages, replica freshness.
+
+- `pagination`: walk one conversation page by page with the params' named queries and
+  compare with one full ordered scan of the same snapshot (gaps, duplicates, order).
+- `cache_entries`: sample the service's cached history pages and conversation lists in
+  Redis and compare each with what the database returns now.
+- `replica_staleness`: write a marker row on the primary and time until the replica sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import psycopg
+
+from rollbook.config import Params
+from rollbook.db import session
+from rollbook.explain.run import named_query
+from rollbook.lab.workload.chat import (
+    CONVERSATIONS,
+    HISTORY_FIRST_PAGE,
+    HISTORY_NEXT_PAGE,
+    conversations_key,
+    history_key,
+)
+from rollbook.phases.preflight import Section, _redis_client
+from rollbook.verdict import compare, expect
+
+# The next-page query's cursor parameters (see params `queries.history_next_page`).
+CURSOR_CREATED_AT = "before_created_at"
+CURSOR_ID = "before_id"
+REFERENCE_SCAN = """
+SELECT id FROM messages WHERE conversation_id = %(conversation_id)s
+ORDER BY created_at DESC, id DESC LIMIT %(limit)s
+"""
+
+
+def _columns(cur: psycopg.Cursor) -> list[str]:
+    return [c.name for c in cur.description]
+
+
+@dataclass
+class Walk:
+    """Ids in the order the pages returned them, and the reference order."""
+
+    conversation_id: int
+    walked: list[int]
+    expected: list[int]
+    pages: int
+
+    def findings(self) -> dict[str, Any]:
+        seen: set[int] = set()
+        duplicates = sorted({i for i in self.walked if i in seen or seen.add(i)})
+        missing = sorted(set(self.expected) - set(self.walked))
+        extra = sorted(set(self.walked) - set(self.expected))
+        return {
+            "rows walked": len(self.walked),
+            "rows expected": len(self.expected),
+            "pages": self.pages,
+            "duplicates": len(duplicates),
+            "missing": len(missing),
+            "not in the scan": len(extra),
+            "first position out of order": _first_difference(self.walked, self.expected),
+            "examples": f"dup {duplicates[:5]} missing {missing[:5]} extra {extra[:5]}",
+        }
+
+
+def _first_difference(walked: list[int], expected: list[int]) -> int | None:
+    for position, (got, wanted) in enumerate(zip(walked, expected, strict=False)):
+        if got != wanted:
+            return position
+    return None if len(walked) == len(expected) else min(len(walked), len(expected))
+
+
+def walk_pages(conn: psycopg.Connection, params: Params, max_rows: int) -> Walk:
+    """Page through the conversation of the first-page query (one REPEATABLE READ snapshot)."""
+    v = params.validation
+    first, following = (
+        named_query(params, v.pagination_query_first),
+        named_query(params, v.pagination_query_next),
+    )
+    conversation = first.params["conversation_id"]
+    walked: list[int] = []
+    pages = 0
+    with conn.transaction(), psycopg.ClientCursor(conn) as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cur.execute(first.sql, first.params)
+        while True:
+            rows = [dict(zip(_columns(cur), row, strict=True)) for row in cur.fetchall()]
+            pages += 1
+            walked += [r["id"] for r in rows]
+            if not rows or len(walked) >= max_rows:
+                break
+            cursor = {CURSOR_CREATED_AT: rows[-1]["created_at"], CURSOR_ID: rows[-1]["id"]}
+            cur.execute(
+                following.sql, {**following.params, "conversation_id": conversation, **cursor}
+            )
+        cur.execute(REFERENCE_SCAN, {"conversation_id": conversation, "limit": max_rows})
+        expected = [row[0] for row in cur.fetchall()]
+    return Walk(conversation, walked[:max_rows], expected, pages)
+
+
+def pagination(params: Params) -> Section:
+    """Keyset pages through a large conversation equal a full ordered scan."""
+    with session(params.primary, params.safety, purpose="validation:pagination") as conn:
+        walk = walk_pages(conn, params, params.validation.pagination_max_rows)
+    found = walk.findings()
+    table = pd.DataFrame({"value": list(found.values())}, index=list(found))
+    wrong = found["duplicates"] + found["missing"] + found["not in the scan"]
+    in_order = walk.walked == walk.expected
+    return Section(
+        table,
+        [
+            compare(
+                "pagination: rows missing or repeated",
+                wrong,
+                "==",
+                0,
+                unit="rows",
+                detail=f"conversation {walk.conversation_id}: {found['examples']}",
+            ),
+            expect(
+                "pagination: same order as a full ordered scan",
+                in_order and len(walk.walked) > 0,
+                detail=f"{len(walk.walked)} rows in {walk.pages} pages; first position out "
+                f"of order: {found['first position out of order']}",
+            ),
+        ],
+    )
+
+
+# -- cache --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One cached value: the Redis key (and hash field) and the query that fills it."""
+
+    key: str
+    field: str | None
+    query: str
+    args: tuple
+
+    def read(self, client) -> str | None:
+        raw = client.hget(self.key, self.field) if self.field else client.get(self.key)
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _history_entry(conversation: int, field_name: str) -> CacheEntry:
+    if field_name == "first":
+        return CacheEntry(
+            history_key(conversation), field_name, HISTORY_FIRST_PAGE, (conversation,)
+        )
+    created_at, _, message_id = field_name.rpartition("|")
+    args = (conversation, datetime.fromisoformat(created_at), int(message_id))
+    return CacheEntry(history_key(conversation), field_name, HISTORY_NEXT_PAGE, args)
+
+
+def cached_entries(client, limit: int, rng: random.Random | None = None) -> list[CacheEntry]:
+    """Up to `limit` cached history pages and conversation lists, sampled at random."""
+    rng = rng or random.Random()
+    entries = []
+    history_prefix, lists_prefix = history_key(0)[:-1], conversations_key(0)[:-1]
+    for raw in client.scan_iter(match=history_prefix + "*", count=1000):
+        key = raw.decode()
+        conversation = int(key.removeprefix(history_prefix))
+        entries += [_history_entry(conversation, f.decode()) for f in client.hkeys(key)]
+    for raw in client.scan_iter(match=lists_prefix + "*", count=1000):
+        user = int(raw.decode().removeprefix(lists_prefix))
+        entries.append(CacheEntry(conversations_key(user), None, CONVERSATIONS, (user,)))
+    return rng.sample(entries, min(limit, len(entries)))
+
+
+def _normal(rows: list) -> list[list]:
+    """Rows with their last column (a timestamp) as a UTC instant, comparable across sources."""
+    out = []
+    for row in rows:
+        *values, moment = row
+        moment = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        out.append([*values, moment.astimezone(UTC)])
+    return out
+
+
+def _database(conn: psycopg.Connection, entry: CacheEntry) -> list[list]:
+    return _normal(conn.execute(entry.query, entry.args).fetchall())
+
+
+@dataclass
+class CacheComparison:
+    """What the sample found: mismatches confirmed twice, entries that changed meanwhile."""
+
+    sampled: int = 0
+    mismatched: list[dict] = field(default_factory=list)
+    changed_meanwhile: int = 0
+
+
+def compare_entries(client, conn, entries: list[CacheEntry], settle_seconds: float = 1.0):
+    """Compare each entry with the database; a difference is confirmed after `settle_seconds`
+    (the service invalidates right after its commit) on an unchanged cached value."""
+    result = CacheComparison(sampled=len(entries))
+    suspects = []
+    for entry in entries:
+        cached = entry.read(client)
+        if cached is not None and _normal(json.loads(cached)) != _database(conn, entry):
+            suspects.append((entry, cached))
+    if suspects:
+        time.sleep(settle_seconds)
+    for entry, cached in suspects:
+        if entry.read(client) != cached:
+            result.changed_meanwhile += 1
+            continue
+        database = _database(conn, entry)
+        if _normal(json.loads(cached)) != database:
+            result.mismatched.append(
+                {
+                    "key": entry.key,
+                    "field": entry.field,
+                    "cached rows": len(json.loads(cached)),
+                    "database rows": len(database),
+                }
+            )
+    return result
+
+
+def cache_entries(params: Params, sample_size: int | None = None) -> Section:
+    """Sampled cache entries equal the database (no data when nothing is cached)."""
+    client = _redis_client(params)
+    entries = cached_entries(client, sample_size or params.validation.cache_sample_size)
+    with session(params.primary, params.safety, purpose="validation:cache", read_only=True) as conn:
+        found = compare_entries(client, conn, entries)
+    table = pd.DataFrame(found.mismatched, columns=["key", "field", "cached rows", "database rows"])
+    return Section(
+        table,
+        [
+            compare(
+                "cache: sampled entries that differ from the database",
+                len(found.mismatched) if found.sampled else None,
+                "==",
+                0,
+                unit="entries",
+                detail=f"{found.sampled} sampled, {found.changed_meanwhile} changed while checked"
+                + "".join(f"; {m['key']} {m['field'] or ''}" for m in found.mismatched[:5]),
+            )
+        ],
+    )
+
+
+# -- replica ------------------------------------------------------------------------------
+
+PROBE_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS rollbook;
+CREATE TABLE IF NOT EXISTS rollbook.replica_probe (
+    probe text PRIMARY KEY, token text NOT NULL, written_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+WRITE_MARKER = """
+INSERT INTO rollbook.replica_probe (probe, token) VALUES ('validation', %s)
+ON CONFLICT (probe) DO UPDATE SET token = EXCLUDED.token, written_at = now()
+"""
+READ_MARKER = "SELECT token FROM rollbook.replica_probe WHERE probe = 'validation'"
+
+
+def replica_staleness(params: Params, threshold_seconds: float | None = None) -> Section:
+    """Write a marker on the primary and poll the replica until it shows it (or threshold x2).
+
+    The one write of the validation: a single row in `rollbook.replica_probe`.
+    """
+    threshold = threshold_seconds or params.validation.max_replica_staleness_seconds
+    if params.replica is None:
+        check = compare(
+            "replica staleness",
+            None,
+            "<=",
+            threshold,
+            unit="s",
+            required=False,
+            detail="no `replica` in params",
+        )
+        return Section(pd.DataFrame(), [check])
+    token = uuid.uuid4().hex
+    with session(params.primary, params.safety, purpose="validation:marker") as conn:
+        conn.execute(PROBE_SCHEMA)
+        conn.execute(WRITE_MARKER, (token,))
+    began = time.monotonic()
+    seen = None
+    with session(
+        params.replica, params.safety, purpose="validation:marker", read_only=True
+    ) as conn:
+        while time.monotonic() - began < 2 * threshold:
+            row = conn.execute("SELECT to_regclass('rollbook.replica_probe')").fetchone()
+            if row[0] is not None and conn.execute(READ_MARKER).fetchone() == (token,):
+                seen = time.monotonic() - began
+                break
+            time.sleep(0.05)
+    observed = seen if seen is not None else 2 * threshold
+    detail = "seen" if seen is not None else f"not visible after {2 * threshold:g} s"
+    table = pd.DataFrame({"marker": [token], "visible after (s)": [seen]})
+    check = compare(
+        "replica staleness: marker visible on the replica after",
+        observed,
+        "<=",
+        threshold,
+        unit="s",
+        detail=detail,
+    )
+    return Section(table, [check])
