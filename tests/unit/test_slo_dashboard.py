@@ -78,4 +78,6 @@ def test_window_starts_at_the_first_stored_sample():
         minutes=5
     )
     assert with_data(FirstSample(NOW - timedelta(hours=1)), window) == window
+    # the first point of the 15 s subquery grid, a few seconds in: the data covers it all
+    assert with_data(FirstSample(window.start + timedelta(seconds=7)), window) == window
     assert with_data(FirstSample(None), window) == window

@@ -43,12 +43,14 @@ def with_data(client: PromClient, window: Window) -> Window:
     A rate over a window longer than the data underestimates (a lab started 5 minutes ago
     seems to serve a sixth of its traffic over `last 30m`). Unchanged if nothing is stored.
     """
-    step = promql_duration(choose_step(window))
+    step = choose_step(window)
     first = client.instant(
-        f"min(min_over_time(timestamp(up)[{promql_duration(window.duration)}:{step}]))",
+        f"min(min_over_time(timestamp(up)[{promql_duration(window.duration)}:"
+        f"{promql_duration(step)}]))",
         at=window.end,
     )["value"].dropna()
-    if first.empty or first.iloc[0] <= window.start.timestamp():
+    # the subquery's grid starts up to one step after the window: that is not missing data
+    if first.empty or first.iloc[0] <= (window.start + step).timestamp():
         return window
     return Window(datetime.fromtimestamp(first.iloc[0], UTC), window.end)
 
