@@ -282,3 +282,18 @@ def test_the_chart_marks_the_rollback():
     figure = controller.run().chart()
     assert figure.layout.shapes and "rollback: error_rate" in figure.layout.annotations[0].text
     assert {t.name for t in figure.data} >= {"cache.history", "check: fired", "check: ok"}
+
+
+def test_progress_prints_log_lines_headless_and_renders_a_panel_live(capsys):
+    from rollbook.canary.progress import RampProgress
+
+    controller, _, source, clock = make(fault="errors", triggers=("error_rate",))
+    source.fault_from = clock.now() + 12
+    controller.progress = RampProgress(live=False)
+    result = controller.run()
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(result.events)
+    assert any("rollback" in line and "restored to 0 %" in line for line in lines)
+    panel = RampProgress.panel(result)
+    assert "Ramp cache.history" in panel and "rolled back" in panel
+    assert panel.count("<tr>") == 1 + 8  # header + the last eight events

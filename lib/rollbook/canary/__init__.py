@@ -1,4 +1,12 @@
-"""Canary ramps: a flag stepped up under health checks, a statistical judge, verified rollback."""
+"""Canary ramps: a flag stepped up under health checks, a statistical judge, verified rollback.
+
+In a runbook (params' `canary:` section; a dry run unless `safety.apply`):
+
+    with session(rb.params.primary, rb.params.safety, purpose="ramp") as conn:
+        result = canary.controller_for(rb.params, "cache.history", conn, run_id=rb.run_id).run()
+    rb.add_checks(result.checks())
+    result.timeline(); result.chart()
+"""
 
 # The params model embeds this package's section; loading it first keeps the import order
 # one-way whichever module of this package is imported first.
