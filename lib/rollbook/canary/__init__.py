@@ -3,7 +3,8 @@
 In a runbook (params' `canary:` section; a dry run unless `safety.apply`):
 
     with session(rb.params.primary, rb.params.safety, purpose="ramp") as conn:
-        result = canary.controller_for(rb.params, "cache.history", conn, run_id=rb.run_id).run()
+        ramp = canary.controller_for(rb.params, "cache.history", conn, run_id=rb.run_dir.name)
+        result = ramp.run()
     rb.add_checks(result.checks())
     result.timeline(); result.chart()
 """
