@@ -11,7 +11,8 @@ import pytest
 from test_archive_catalog import archive_run
 
 from rollbook.archive import rebuild
-from rollbook.phases.slo_dashboard import UnknownPanel, find_panel
+from rollbook.config import validate_params
+from rollbook.phases.slo_dashboard import UnknownPanel, find_panel, rollout_events
 from rollbook.prom.events import markers, run_events
 from rollbook.prom.rules import UnknownAlert, all_alerts, find_alert
 from rollbook.prom.slo import with_data
@@ -81,3 +82,18 @@ def test_window_starts_at_the_first_stored_sample():
     # the first point of the 15 s subquery grid, a few seconds in: the data covers it all
     assert with_data(FirstSample(window.start + timedelta(seconds=7)), window) == window
     assert with_data(FirstSample(None), window) == window
+
+
+def test_events_without_a_reachable_primary_warn_and_keep_the_runs(tmp_path):
+    archive_run(tmp_path, "00_preflight", "passed", NOW - timedelta(minutes=10))
+    rebuild(tmp_path)
+    params = validate_params(
+        {
+            "environment": "test",
+            # nothing listens on port 1: the flag audit cannot be read
+            "primary": {"host": "127.0.0.1", "port": 1, "dbname": "chat", "user": "chat"},
+        }
+    )
+    with pytest.warns(UserWarning, match="flag changes not shown"):
+        events = rollout_events(params, Window(NOW - timedelta(minutes=30), NOW), tmp_path)
+    assert events["label"].tolist() == ["00_preflight (dry-run)", "00_preflight passed"]

@@ -8,12 +8,14 @@ linked here, and checks the SLOs over the window. Everything is read-only.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+import psycopg
 
 from rollbook.config import Params
 from rollbook.db import session
@@ -21,7 +23,7 @@ from rollbook.prom import charts
 from rollbook.prom.catalog import Concept, concept
 from rollbook.prom.client import PromClient, choose_step, label_columns
 from rollbook.prom.dashboard import GRAFANA_RANGE, SLO_SCORE, Panel, panels
-from rollbook.prom.events import flag_events, markers, run_events
+from rollbook.prom.events import flag_events, markers, no_events, run_events
 from rollbook.prom.rules import find_alert
 from rollbook.prom.slo import check_slos, slo_score_promql, with_data
 from rollbook.prom.window import Window, as_window, promql_duration
@@ -63,9 +65,17 @@ def find_panel(title: str) -> Panel:
 
 
 def rollout_events(params: Params, window: Window, output_dir: Path | None = None) -> pd.DataFrame:
-    """Archived runs and flag changes inside the window, oldest first."""
-    with session(params.primary, params.safety, purpose="slo_dashboard", read_only=True) as conn:
-        flags = flag_events(conn, window)
+    """Archived runs and flag changes inside the window, oldest first.
+
+    The report must still open during an outage: an unreachable primary costs only the
+    flag changes, with a warning saying so.
+    """
+    try:
+        with session(params.primary, params.safety, purpose="slo_dashboard", read_only=True) as c:
+            flags = flag_events(c, window)
+    except psycopg.OperationalError as exc:
+        warnings.warn(f"flag changes not shown, the primary is unreachable: {exc}", stacklevel=2)
+        flags = no_events()
     runs = run_events(window, output_dir)
     frames = [f for f in (runs, flags) if not f.empty]
     if not frames:

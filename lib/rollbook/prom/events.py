@@ -20,6 +20,10 @@ from rollbook.prom.window import Window
 EVENT_COLUMNS = ["at", "kind", "label"]
 
 
+def no_events() -> pd.DataFrame:
+    return _frame([])
+
+
 def _frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=EVENT_COLUMNS)
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
@@ -48,7 +52,7 @@ def run_events(window: Window, output_dir: Path | None = None) -> pd.DataFrame:
 def flag_events(conn: psycopg.Connection, window: Window) -> pd.DataFrame:
     """Flag changes inside the window from the audit table (none if it does not exist)."""
     if conn.execute("SELECT to_regclass('rollbook.flag_audit')").fetchone()[0] is None:
-        return _frame([])
+        return no_events()
     history = FlagStore(conn).history(since=window.start)
     rows = [
         {
