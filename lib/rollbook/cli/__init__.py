@@ -10,6 +10,7 @@ from rollbook.cli.flags import flags_group
 from rollbook.cli.lab import lab_group
 from rollbook.cli.params import params_group
 from rollbook.cli.prom import prom_group
+from rollbook.cli.rollout import rollout_command
 from rollbook.cli.run import run_command
 from rollbook.cli.runs import runs_group
 from rollbook.cli.schedule import fan_out_command
@@ -29,4 +30,5 @@ main.add_command(runs_group)
 main.add_command(flags_group)
 main.add_command(prom_group)
 main.add_command(demo_command)
+main.add_command(rollout_command)
 main.add_command(fan_out_command)

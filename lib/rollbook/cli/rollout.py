@@ -1,0 +1,62 @@
+"""`rollbook rollout --params FILE [--apply] [--output-dir DIR]`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from rollbook.archive.layout import default_output_dir
+from rollbook.phases.rollout import ROLLOUT_RUNBOOKS, rollout
+from rollbook.runner import EXIT_BAD_INPUT, BadInput, RunReport
+
+
+def print_report(name: str, report: RunReport) -> None:
+    """One run's outcome and where its archive is."""
+    click.echo(f"{name}: {report.outcome.value.upper()} (exit code {report.exit_code})")
+    click.echo(f"  {report.reason}")
+    click.echo(f"  run folder: {report.paths.dir}")
+    click.echo(f"  report:     {report.paths.html}")
+
+
+def run_rollout(params_file: Path, apply: bool, output_dir: Path | None) -> int:
+    """Run the rollout, printing each archived run; the exit code of the failing run (0)."""
+    mode = "APPLY" if apply else "DRY RUN"
+    click.echo(
+        f"rollout ({mode}): {' → '.join(n.removesuffix('.ipynb') for n in ROLLOUT_RUNBOOKS)}"
+    )
+    try:
+        reports = rollout(
+            params_file,
+            apply=apply,
+            output_dir=output_dir or default_output_dir(),
+            on_start=lambda name: click.echo(f"running {name} ...", err=True),
+            on_report=print_report,
+            progress=sys.stderr.isatty(),
+        )
+    except BadInput as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_BAD_INPUT
+    failed = next((r for r in reports if r.exit_code), None)
+    if failed is None:
+        click.echo(f"rollout complete: {len(reports)} runbooks passed")
+        return 0
+    name = ROLLOUT_RUNBOOKS[len(reports) - 1]
+    click.echo(f"rollout stopped at {name}; later runbooks were not run")
+    return failed.exit_code
+
+
+@click.command("rollout")
+@click.option(
+    "--params", "params_file", required=True, type=click.Path(path_type=Path), help="params YAML"
+)
+@click.option("--apply", is_flag=True, help="allow steps that change the target")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help="archive root")
+def rollout_command(params_file: Path, apply: bool, output_dir: Path | None) -> None:
+    """Run preflight and Phases 1-4 in order, stopping at the first failure.
+
+    Each runbook is archived like `rollbook run`; the exit code is the failing run's
+    (0 when every runbook passed).
+    """
+    sys.exit(run_rollout(params_file, apply, output_dir))

@@ -1,0 +1,97 @@
+"""Phases 2-4 without services: ramp bookkeeping, PgBouncer version parsing, the cache's
+serialisation round trip, staleness checks, and the rollout stopping at the first failure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from rollbook.canary import Outcome, RampResult
+from rollbook.phases import cache, pgbouncer, replica_routing
+from rollbook.phases import rollout as rollout_module
+from rollbook.phases.ramps import Ramps
+from rollbook.verdict import Status
+
+
+def result(flag: str, outcome: Outcome, value: float = 100.0) -> RampResult:
+    r = RampResult(flag, f"run-{flag}", [50.0, 100.0], 0.0, 0.0, outcome=outcome)
+    r.step_value = value
+    return r
+
+
+def test_a_flag_never_ramped_fails_the_phase():
+    ramps = Ramps(pgbouncer.FLAGS)
+    ramps.results = [result(pgbouncer.FLAGS[0], Outcome.PROMOTED),
+                     result(pgbouncer.FLAGS[1], Outcome.ROLLED_BACK, 0.0)]  # fmt: skip
+    checks = {c.name: c for c in ramps.checks()}
+    assert checks[f"ramp {pgbouncer.FLAGS[0]} promoted to 100 %"].status is Status.PASS
+    assert checks[f"ramp {pgbouncer.FLAGS[1]} promoted to 100 %"].status is Status.FAIL
+    assert checks[f"ramp {pgbouncer.FLAGS[2]}"].status is Status.FAIL
+    assert not ramps.promoted
+    assert list(ramps.table()["outcome"]) == ["promoted", "rolled back", "not ramped"]
+
+
+def test_every_flag_promoted_passes():
+    ramps = Ramps(cache.FLAGS)
+    ramps.results = [result(f, Outcome.PROMOTED) for f in cache.FLAGS]
+    assert ramps.promoted and not ramps.dry_run
+    assert all(c.status is Status.PASS for c in ramps.checks())
+    assert [r["outcome"] for r in ramps.record()["ramps"]] == ["promoted", "promoted"]
+
+
+def test_dry_run_window_is_long_enough_to_query():
+    now = datetime.now(UTC)
+    ramps = Ramps(cache.FLAGS, started_at=now, finished_at=now + timedelta(milliseconds=5))
+    assert ramps.window.duration >= timedelta(seconds=30)
+    assert ramps.settled(10).duration == timedelta(seconds=10)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("PgBouncer 1.18.0", (1, 18, 0)), ("PgBouncer 1.21.0", (1, 21, 0)), ("1.9", (1, 9))],
+)
+def test_pgbouncer_version(text, expected):
+    assert pgbouncer.version_tuple(text) == expected
+    assert (expected >= pgbouncer.PREPARED_STATEMENTS_SINCE) == (expected[1] >= 21)
+
+
+def test_cached_page_decodes_to_the_database_rows():
+    at = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    rows = [(2, 7, "hello", at), (1, 8, "hi", at - timedelta(seconds=1))]
+    assert cache._cached_history(cache._serialise_page(rows).encode()) == cache._history_page(rows)
+    listing = [(3, "team", at)]
+    assert cache._cached_listing(cache._serialise_listing(listing)) == cache._listing(listing)
+    changed = [(2, 7, "edited", at)]
+    assert cache._cached_history(cache._serialise_page(rows)) != cache._history_page(changed)
+
+
+def test_a_read_never_seen_is_no_data_not_a_pass():
+    table = pd.DataFrame({"sample": [1, 2], "seconds": [0.01, None]})
+    check = replica_routing._staleness_check(table, 5.0, "2 probe writes", True)
+    assert check.status is Status.NO_DATA and check.blocks
+    fresh = replica_routing._staleness_check(table.dropna(), 5.0, "1 probe write", True)
+    assert fresh.status is Status.PASS
+    late = pd.DataFrame({"sample": [1], "seconds": [6.0]})
+    assert replica_routing._staleness_check(late, 5.0, "x", True).status is Status.FAIL
+
+
+def test_rollout_stops_at_the_first_failure(monkeypatch, tmp_path):
+    ran = []
+    exit_codes = {"02_phase2_pgbouncer.ipynb": 1}
+
+    def prepare(notebook, params_file, overrides, apply, output_dir):
+        return SimpleNamespace(name=Path(notebook).name, apply=apply)
+
+    def run(request, progress=False):
+        ran.append(request.name)
+        return SimpleNamespace(exit_code=exit_codes.get(request.name, 0))
+
+    monkeypatch.setattr(rollout_module, "prepare", prepare)
+    monkeypatch.setattr(rollout_module, "run", run)
+    reports = rollout_module.rollout(Path("p.yaml"), apply=True, output_dir=tmp_path)
+    assert ran == list(rollout_module.ROLLOUT_RUNBOOKS[:3])
+    assert [r.exit_code for r in reports] == [0, 0, 1]
