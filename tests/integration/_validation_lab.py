@@ -68,12 +68,15 @@ def drop_indexes(lab, params: Params) -> None:
 
 
 def rolled_out(lab, params: Params, params_file: Path, output_dir: Path) -> None:
-    """Preflight archived (baseline before the rollout), indexes built, flags at 100 %."""
-    done = rollbook_run("00_preflight.ipynb", params_file, output_dir, "-p", "baseline_window=2m")
+    """Seed state for a minute, preflight archived (its baseline: that minute), indexes
+    built, flags at 100 %, then traffic on the new paths for the SLO window."""
+    rolled_back(lab, params)
+    time.sleep(60)
+    done = rollbook_run("00_preflight.ipynb", params_file, output_dir, "-p", "baseline_window=1m")
     assert done.returncode == 0, done.stdout + done.stderr
     build_indexes(params)
     set_flags(lab, 100)
-    time.sleep(45)  # traffic on the new paths for the SLO window
+    time.sleep(45)
 
 
 def rolled_back(lab, params: Params) -> None:

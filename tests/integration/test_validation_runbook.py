@@ -1,0 +1,115 @@
+"""The post-rollout validation on the test lab after the rollout: it passes, and each
+injected regression makes it fail with a clear finding (then the lab is put back)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from _validation_lab import build_indexes, rollbook_run, rolled_back, rolled_out
+from psycopg import sql
+
+from rollbook.config import load_params
+from rollbook.lab.workload.chat import history_key
+from rollbook.phases import correctness
+
+REPO = Path(__file__).resolve().parents[2]
+LAB_PARAMS = REPO / "params" / "lab.yaml"
+NOTEBOOK = "05_post_rollout_validation.ipynb"
+
+
+@pytest.fixture(scope="module")
+def rollout(lab, lab_params, tmp_path_factory):
+    out = tmp_path_factory.mktemp("validation-archive")
+    rolled_out(lab, lab_params, LAB_PARAMS, out)
+    yield out
+    rolled_back(lab, lab_params)
+
+
+def params_copy(tmp_path: Path, edit) -> Path:
+    data = yaml.safe_load(LAB_PARAMS.read_text())
+    edit(data)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def results(done) -> dict:
+    run_dir = Path(done.stdout.strip().splitlines()[-1].removeprefix("archived in "))
+    return json.loads((run_dir / "results.json").read_text())
+
+
+def failing(result: dict) -> dict[str, str]:
+    return {c["name"]: c["detail"] for c in result["checks"] if c["name"] in result["failing"]}
+
+
+def test_validation_passes_after_the_rollout(rollout):
+    done = rollbook_run(NOTEBOOK, LAB_PARAMS, rollout)
+    assert done.returncode == 0, done.stdout[-3000:]
+    checks = {c["name"]: c for c in results(done)["checks"]}
+    ratio = next(c for n, c in checks.items() if n.startswith("Primary tuples read: now"))
+    assert ratio["status"] == "pass" and ratio["required"]  # the preflight baseline was found
+    assert checks["pagination: rows missing or repeated"]["observed"] == 0
+
+
+def test_broken_keyset_query_fails_pagination(rollout, lab_params):
+    def cursor_the_wrong_way(data):
+        query = data["queries"]["history_next_page"]
+        query["sql"] = query["sql"].replace(
+            "(created_at, id) < (%(before_created_at)s, %(before_id)s)",
+            "(created_at < %(before_created_at)s"
+            " OR (created_at = %(before_created_at)s AND id > %(before_id)s))",
+        )
+
+    broken = load_params(
+        params_copy(rollout, cursor_the_wrong_way), {"lab.dir": str(lab_params.lab.dir)}
+    )
+    section = correctness.pagination(broken)
+    checks = {c.name: c for c in section.checks}
+    repeated = checks["pagination: rows missing or repeated"]
+    assert repeated.status.value == "fail" and repeated.observed > 0
+    assert checks["pagination: same order as a full ordered scan"].status.value == "fail"
+
+
+def test_corrupted_cache_entry_is_found(rollout, lab, lab_params):
+    with lab.primary.connect() as conn:
+        # the last conversation: a quiet one, no send invalidates it during the test
+        conversation = conn.execute("SELECT max(conversation_id) FROM messages").fetchone()[0]
+        rows = conn.execute(
+            "SELECT id, sender_id, body, created_at FROM messages WHERE conversation_id = %s "
+            "ORDER BY created_at DESC, id DESC LIMIT 50",
+            (conversation,),
+        ).fetchall()
+    assert rows
+    page = [[r[0], r[1], r[2] + " (tampered)", r[3].isoformat()] for r in rows]
+    client = correctness._redis_client(lab_params)
+    client.hset(history_key(conversation), "first", json.dumps(page))
+    client.expire(history_key(conversation), 300)
+    try:
+        section = correctness.cache_entries(lab_params, sample_size=100_000)
+    finally:
+        client.delete(history_key(conversation))
+    check = section.checks[0]
+    assert check.status.value == "fail" and check.observed >= 1
+    assert f"{history_key(conversation)} first" in check.detail
+
+
+def test_dropped_keyset_index_fails_plan_regression(rollout, lab, lab_params):
+    fast = params_copy(rollout, lambda d: d["validation"].update(pagination_max_rows=200))
+    with lab.primary.connect() as conn:
+        conn.autocommit = True
+        conn.execute(
+            sql.SQL("DROP INDEX CONCURRENTLY {}").format(
+                sql.Identifier("messages_conversation_keyset_idx")
+            )
+        )
+    try:
+        done = rollbook_run(NOTEBOOK, fast, rollout)
+    finally:
+        build_indexes(lab_params)
+    assert done.returncode == 1
+    blocking = failing(results(done))
+    assert "primary: history_first_page: uses index: messages_conversation_keyset_idx" in blocking
+    assert "primary: history_next_page: no node: Seq Scan on messages" in blocking
