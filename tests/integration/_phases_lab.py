@@ -1,0 +1,101 @@
+"""Helpers of the Phase 2-4 and rollout tests: run a runbook, read its results, keep the
+test lab's flags (and indexes) in their seed state, count acknowledged sends vs rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from psycopg import sql
+from test_lab import metric_sum
+
+from rollbook.db import session
+from rollbook.flags import FlagStore
+from rollbook.phases import cache, pgbouncer, replica_routing
+from rollbook.phases.migration import index_builds
+
+REPO = Path(__file__).resolve().parents[2]
+PARAMS = REPO / "params" / "lab.yaml"
+ROLLBOOK = Path(sys.executable).parent / "rollbook"
+PHASE_FLAGS = (*pgbouncer.FLAGS, *cache.FLAGS, *replica_routing.FLAGS)
+
+
+def rollbook(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROLLBOOK), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def run_phase(notebook: str, out: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """`rollbook run` a repository notebook on the lab params; process and results.json."""
+    done = rollbook("run", str(REPO / "notebooks" / notebook), "--params", str(PARAMS),
+                    "--output-dir", str(out), *args)  # fmt: skip
+    results = sorted(out.glob("*/results.json"), key=lambda p: p.stat().st_mtime)[-1]
+    return done, json.loads(results.read_text())
+
+
+def checks_by_name(results: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in results["checks"]}
+
+
+def flag_state(params) -> tuple[dict[str, float | None], int]:
+    """Every phase flag's value and the number of audit rows (any change adds one)."""
+    with session(params.primary, params.safety, purpose="test") as conn:
+        store = FlagStore(conn)
+        store.ensure_schema()
+        values = {f: store.get(f) for f in PHASE_FLAGS}
+        audited = conn.execute("SELECT count(*) FROM rollbook.flag_audit").fetchone()[0]
+    return values, audited
+
+
+def reset_flags(params) -> None:
+    """Every phase flag back to 0 (the seed state)."""
+    with session(params.primary, params.safety, purpose="test") as conn:
+        store = FlagStore(conn)
+        for flag in PHASE_FLAGS:
+            if store.get(flag) != 0:
+                store.set(flag, 0, run_id="test reset")
+
+
+def drop_keyset_indexes(lab) -> None:
+    with lab.primary.connect() as conn:
+        for build in index_builds():
+            conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(build.name)))
+
+
+class SendLedger:
+    """Acknowledged sends (workload counter) vs rows in `messages`, with sends paused at
+    both ends so no send is in flight when either is read."""
+
+    def __init__(self, lab, params) -> None:
+        self.lab, self.params = lab, params
+
+    def _settled(self) -> tuple[float, int]:
+        with session(self.params.primary, self.params.safety, purpose="test") as conn:
+            store = FlagStore(conn)
+            rate = store.stored().get("workload.rate.send")
+            store.set("workload.rate.send", 0, run_id="test ledger")
+            time.sleep(2.5)  # flag poll + sends in flight
+            acked = metric_sum(self.lab, "chat_sends_acknowledged_total")
+            rows = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+            if rate is None:
+                conn.execute("DELETE FROM rollbook.flags WHERE name = 'workload.rate.send'")
+            else:
+                store.set("workload.rate.send", rate[0], run_id="test ledger")
+        return acked, rows
+
+    def __enter__(self) -> SendLedger:
+        self.before = self._settled()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.after = self._settled()
+
+    @property
+    def acknowledged(self) -> float:
+        return self.after[0] - self.before[0]
+
+    @property
+    def written(self) -> int:
+        return self.after[1] - self.before[1]
