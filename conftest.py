@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from rollbook.archive.layout import default_output_dir
 from rollbook.config import Params, load_params
+from rollbook.db import session
+from rollbook.flags import FlagStore
 from rollbook.lab.stack import Lab
+from rollbook.runner import prepare, run
 
 REPO = Path(__file__).resolve().parent
 # Two test sessions at once (e.g. two engineers) each set their own dir and port base.
@@ -50,6 +54,38 @@ def pytest_collection_modifyitems(session, config, items) -> None:
         test_lab()
     last = [item for item in items if item.name == LAST_TEST]
     items[:] = [item for item in items if item.name != LAST_TEST] + last
+
+
+# nbval executes the runbooks as a DBA would after the rollout: the archive holds a passed
+# preflight (the baseline) and Phase 1 (the index plans), the indexes exist, and the flags
+# are where the ramps leave them. (The ramps themselves are tested in test_rollout.py.)
+POST_ROLLOUT_RUNS = (("00_preflight.ipynb", False), ("01_phase1_indexes.ipynb", True))
+POST_ROLLOUT_FLAGS = {
+    **{f"pgbouncer.{e}": 100 for e in ("history", "send", "conversations")},
+    **{f"{kind}.{e}": 100 for kind in ("cache", "replica") for e in ("history", "conversations")},
+}
+_post_rollout: list[bool] = []
+
+
+def _bring_lab_to_post_rollout_state() -> None:
+    lab = test_lab()
+    lab.wait_for_monitoring()
+    for name, apply in POST_ROLLOUT_RUNS:
+        notebook = REPO / "notebooks" / name
+        report = run(prepare(notebook, LAB_PARAMS, [], apply, default_output_dir()))
+        assert report.exit_code == 0, f"{name} before the notebooks: {report.reason}"
+    params = load_params(LAB_PARAMS)
+    with session(params.primary, params.safety, purpose="test-setup") as conn:
+        store = FlagStore(conn)
+        for name, value in POST_ROLLOUT_FLAGS.items():
+            store.set(name, value, run_id="test-post-rollout")
+    lab.wait_for_monitoring()
+
+
+def pytest_runtest_setup(item) -> None:
+    if str(item.fspath).endswith(".ipynb") and not _post_rollout:
+        _post_rollout.append(True)
+        _bring_lab_to_post_rollout_state()
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
