@@ -1,6 +1,10 @@
 """`rollbook rollout --apply` on the test lab with the workload running: preflight and
-Phases 1-4 pass in order (exit 0), every archived run is printed, every rollout flag ends
-at 100 % and no acknowledged send is lost across the rollout. The expensive one (minutes).
+Phases 1-4 pass in order through the runner (exit 0), every archived run is printed, every
+rollout flag is promoted to 100 %, each phase's own checks hold (pool, cache correctness,
+stale reads, replica routing) and no acknowledged send is lost across the rollout.
+
+The expensive test (about 5 minutes): it is also where each phase's `--apply` is tested;
+the test_phase<N>_* files test the dry runs.
 """
 
 from __future__ import annotations
@@ -8,10 +12,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from _phases_lab import (
     PARAMS,
     PHASE_FLAGS,
     SendLedger,
+    checks_by_name,
     drop_keyset_indexes,
     flag_state,
     reset_flags,
@@ -20,24 +26,63 @@ from _phases_lab import (
 
 from rollbook.phases.rollout import ROLLOUT_RUNBOOKS
 
+RUNBOOKS = [name.removesuffix(".ipynb") for name in ROLLOUT_RUNBOOKS]
 
-def test_rollout_applies_every_phase_in_order(lab, lab_params, tmp_path):
+
+@pytest.fixture(scope="module")
+def rollout(lab, lab_params, tmp_path_factory):
+    """One applied rollout from the seed state; flags and indexes back to it afterwards."""
+    out = tmp_path_factory.mktemp("rollout")
     reset_flags(lab_params)
     drop_keyset_indexes(lab)
     try:
         with SendLedger(lab, lab_params) as sends:
             done = rollbook("rollout", "--params", str(PARAMS), "--apply",
-                            "--output-dir", str(tmp_path))  # fmt: skip
-        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-        values, _ = flag_state(lab_params)
-        assert values == {flag: 100.0 for flag in PHASE_FLAGS}
-        assert sends.acknowledged > 0 and sends.acknowledged == sends.written
+                            "--output-dir", str(out))  # fmt: skip
+        flags, _ = flag_state(lab_params)
     finally:
         reset_flags(lab_params)
         drop_keyset_indexes(lab)
     run_dirs = [Path(line.split(":", 1)[1].strip()) for line in done.stdout.splitlines()
                 if line.strip().startswith("run folder:")]  # fmt: skip
-    runbooks = [json.loads((d / "results.json").read_text())["runbook"] for d in run_dirs]
-    assert runbooks == [name.removesuffix(".ipynb") for name in ROLLOUT_RUNBOOKS]
-    assert all((d / "report.html").is_file() or list(d.glob("*.html")) for d in run_dirs)
+    results = {}
+    for run_dir in run_dirs:
+        run = json.loads((run_dir / "results.json").read_text())
+        results[run["runbook"]] = run
+    return done, sends, flags, results, run_dirs
+
+
+def test_every_runbook_passes_in_order(rollout):
+    done, _, _, results, run_dirs = rollout
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "rollout complete: 5 runbooks passed" in done.stdout
+    assert list(results) == RUNBOOKS
+    assert all(r["verdict"] == "passed" and r["apply"] for r in results.values())
+    assert all((d / "report.html").is_file() for d in run_dirs)
+
+
+def test_every_flag_promoted_and_no_send_lost(rollout):
+    _, sends, flags, results, _ = rollout
+    assert flags == {flag: 100.0 for flag in PHASE_FLAGS}
+    ramped = [(r["flag"], r["outcome"]) for n in RUNBOOKS[2:]
+              for r in results[n]["data"]["ramps"]["ramps"]]  # fmt: skip
+    assert ramped == [(flag, "promoted") for flag in PHASE_FLAGS]
+    assert sends.acknowledged > 0 and sends.acknowledged == sends.written
+
+
+def test_each_phase_checks_what_it_is_for(rollout):
+    _, _, _, results, _ = rollout
+    phase2 = checks_by_name(results["02_phase2_pgbouncer"])
+    assert phase2["PgBouncer pool saturation during the ramps"]["observed"] <= 0.9
+    phase3 = checks_by_name(results["03_phase3_redis_cache"])
+    consistent = phase3["cached values equal the database"]
+    assert consistent["required"] and consistent["observed"] == 0
+    assert "20 cached entries" in consistent["detail"]
+    assert 0 <= phase3["a send invalidates the conversation's cached pages"]["observed"] <= 5
+    assert results["03_phase3_redis_cache"]["data"]["redis_after"]["keys"] > 0
+    phase4 = checks_by_name(results["04_phase4_replica_routing"])
+    stale = phase4["replica reads see a primary write within the breaker threshold"]
+    assert stale["required"] and 0 <= stale["observed"] <= 5
+    assert phase4["requests served by the replica"]["observed"] > 0.1
+    load = phase4["primary tuples read: after the ramps / preflight baseline"]
+    assert load["required"] and load["observed"] < 1  # the baseline is the preflight's

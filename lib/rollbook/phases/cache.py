@@ -70,7 +70,7 @@ def client(params: Params) -> redis.Redis:
 # -- preconditions ------------------------------------------------------------------------
 
 
-def preconditions(params: Params, *, max_ping_ms: float = 5.0, pings: int = 50) -> Section:
+def preconditions(params: Params, *, max_ping_ms: float = 25.0, pings: int = 50) -> Section:
     """Redis answers, has a memory limit with an evicting policy, and answers fast."""
     r = client(params)
     try:
@@ -277,7 +277,7 @@ def invalidation(
     conversations: int = 20,
     samples: int = 5,
     timeout_seconds: float = 20.0,
-    max_seconds: float = 1.0,
+    max_seconds: float = 5.0,
     poll_seconds: float = 0.05,
 ) -> Invalidation:
     """Arm a probe field in the history hash of recently active conversations, then watch
@@ -295,8 +295,12 @@ def invalidation(
                 last_id = max(last_id, message_id)
                 if c in armed and c not in seen:
                     seen[c] = time.monotonic()
+            with r.pipeline(transaction=False) as pipe:
+                for c in armed:
+                    pipe.hexists(history_key(c), PROBE_FIELD)
+                present = dict(zip(list(armed), pipe.execute(), strict=True))
             for c in list(armed):
-                if r.hexists(history_key(c), PROBE_FIELD):
+                if present[c]:
                     continue
                 if c in seen:
                     measured.append({"conversation": c, "seconds": time.monotonic() - seen.pop(c)})

@@ -1,0 +1,34 @@
+"""Phase 4 dry run on the test lab with the workload running, through `rollbook run`:
+no flag changes and no probe row is written. (`--apply` is tested by test_rollout.py.)"""
+
+from __future__ import annotations
+
+import pytest
+from _phases_lab import checks_by_name, flag_state, reset_flags, run_phase
+
+from rollbook.db import session
+
+NOTEBOOK = "04_phase4_replica_routing.ipynb"
+STALE = "replica reads see a primary write within the breaker threshold"
+
+
+@pytest.fixture
+def seed_flags(lab_params):
+    reset_flags(lab_params)
+    yield
+    reset_flags(lab_params)
+
+
+def probe_rows(params) -> int | None:
+    with session(params.primary, params.safety, purpose="test") as conn:
+        if conn.execute("SELECT to_regclass('rollbook.replica_probe')").fetchone()[0] is None:
+            return None
+        return conn.execute("SELECT count(*) FROM rollbook.replica_probe").fetchone()[0]
+
+
+def test_dry_run_changes_no_flag(lab_params, seed_flags, tmp_path):
+    before = flag_state(lab_params), probe_rows(lab_params)
+    done, results = run_phase(NOTEBOOK, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (flag_state(lab_params), probe_rows(lab_params)) == before
+    assert checks_by_name(results)[STALE]["required"] is False
