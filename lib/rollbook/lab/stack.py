@@ -141,6 +141,8 @@ class Lab:
             if not service.healthy():
                 say(f"starting {service.name}")
                 service.start()
+            elif service.name == "prometheus":  # a running one re-reads config and rules
+                requests.post(f"http://127.0.0.1:{service.port}/-/reload", timeout=10)
         say(f"lab up in {time.perf_counter() - started:.1f} s")
         return self.status()
 
