@@ -219,8 +219,21 @@ def timeline(frames: dict, alert_table, run_table, flags, window: Window) -> go.
                 col=1,
             )
     _event_lane(fig, len(names) + 1, alert_table, run_table, flags)
-    for moment in [*flags["changed_at"], *alert_table["first_seen"]]:
-        fig.add_vline(x=moment, line_dash="dot", line_color="gray")
+    moments = sorted({*flags["changed_at"], *alert_table["first_seen"]})
+    lines = [
+        {
+            "type": "line",
+            "xref": "x",
+            "yref": "paper",
+            "x0": m,
+            "x1": m,
+            "y0": 0,
+            "y1": 1,
+            "line": {"dash": "dot", "color": "gray", "width": 1},
+        }
+        for m in moments
+    ]
+    fig.update_layout(shapes=lines)  # one shape per moment across every panel
     fig.update_xaxes(range=[window.start, window.end])
     fig.update_layout(
         height=170 * (len(names) + 1) + 100,
