@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,13 @@ def pytest_collection_modifyitems(session, config, items) -> None:
 # nbval executes the runbooks as a DBA would after the rollout: the archive holds a passed
 # preflight (the baseline) and Phase 1 (the index plans), the indexes exist, and the flags
 # are where the ramps leave them. (The ramps themselves are tested in test_rollout.py.)
-POST_ROLLOUT_RUNS = (("00_preflight.ipynb", False), ("01_phase1_indexes.ipynb", True))
+# The preflight's baseline is the calm minute before Phase 1 (the tests before left the
+# seed state); the validation judges the traffic after the last flag change.
+POST_ROLLOUT_RUNS = (
+    ("00_preflight.ipynb", ["baseline_window=1m"], False),
+    ("01_phase1_indexes.ipynb", [], True),
+)
+CALM_SECONDS = 45
 POST_ROLLOUT_FLAGS = {
     **{f"pgbouncer.{e}": 100 for e in ("history", "send", "conversations")},
     **{f"{kind}.{e}": 100 for kind in ("cache", "replica") for e in ("history", "conversations")},
@@ -70,16 +77,17 @@ _post_rollout: list[bool] = []
 def _bring_lab_to_post_rollout_state() -> None:
     lab = test_lab()
     lab.wait_for_monitoring()
-    for name, apply in POST_ROLLOUT_RUNS:
+    time.sleep(CALM_SECONDS)
+    for name, overrides, apply in POST_ROLLOUT_RUNS:
         notebook = REPO / "notebooks" / name
-        report = run(prepare(notebook, LAB_PARAMS, [], apply, default_output_dir()))
+        report = run(prepare(notebook, LAB_PARAMS, overrides, apply, default_output_dir()))
         assert report.exit_code == 0, f"{name} before the notebooks: {report.reason}"
     params = load_params(LAB_PARAMS)
     with session(params.primary, params.safety, purpose="test-setup") as conn:
         store = FlagStore(conn)
         for name, value in POST_ROLLOUT_FLAGS.items():
             store.set(name, value, run_id="test-post-rollout")
-    lab.wait_for_monitoring()
+    time.sleep(CALM_SECONDS)
 
 
 def pytest_runtest_setup(item) -> None:
