@@ -33,6 +33,7 @@ RUNBOOKS = [name.removesuffix(".ipynb") for name in ROLLOUT_RUNBOOKS]
 def rollout(lab, lab_params, tmp_path_factory):
     """One applied rollout from the seed state; flags and indexes back to it afterwards."""
     out = tmp_path_factory.mktemp("rollout")
+    lab.wait_for_monitoring()  # the preflight's baseline needs scraped history
     reset_flags(lab_params)
     drop_keyset_indexes(lab)
     try:

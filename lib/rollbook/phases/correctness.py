@@ -256,21 +256,21 @@ def cache_entries(params: Params, sample_size: int | None = None) -> Section:
 
 PROBE_SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS rollbook;
-CREATE TABLE IF NOT EXISTS rollbook.replica_probe (
+CREATE TABLE IF NOT EXISTS rollbook.validation_probe (
     probe text PRIMARY KEY, token text NOT NULL, written_at timestamptz NOT NULL DEFAULT now()
 )
 """
 WRITE_MARKER = """
-INSERT INTO rollbook.replica_probe (probe, token) VALUES ('validation', %s)
+INSERT INTO rollbook.validation_probe (probe, token) VALUES ('validation', %s)
 ON CONFLICT (probe) DO UPDATE SET token = EXCLUDED.token, written_at = now()
 """
-READ_MARKER = "SELECT token FROM rollbook.replica_probe WHERE probe = 'validation'"
+READ_MARKER = "SELECT token FROM rollbook.validation_probe WHERE probe = 'validation'"
 
 
 def replica_staleness(params: Params, threshold_seconds: float | None = None) -> Section:
     """Write a marker on the primary and poll the replica until it shows it (or threshold x2).
 
-    The one write of the validation: a single row in `rollbook.replica_probe`.
+    The one write of the validation: a single row in `rollbook.validation_probe`.
     """
     threshold = threshold_seconds or params.validation.max_replica_staleness_seconds
     if params.replica is None:
@@ -294,7 +294,7 @@ def replica_staleness(params: Params, threshold_seconds: float | None = None) ->
         params.replica, params.safety, purpose="validation:marker", read_only=True
     ) as conn:
         while time.monotonic() - began < 2 * threshold:
-            row = conn.execute("SELECT to_regclass('rollbook.replica_probe')").fetchone()
+            row = conn.execute("SELECT to_regclass('rollbook.validation_probe')").fetchone()
             if row[0] is not None and conn.execute(READ_MARKER).fetchone() == (token,):
                 seen = time.monotonic() - began
                 break
