@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from psycopg import sql
 from test_lab import metric_sum
 
@@ -56,6 +57,14 @@ def reset_flags(params) -> None:
         for flag in PHASE_FLAGS:
             if store.get(flag) != 0:
                 store.set(flag, 0, run_id="test reset")
+
+
+@pytest.fixture
+def seed_flags(lab_params):
+    """Rollout flags at their seed values for the test, and again after it."""
+    reset_flags(lab_params)
+    yield
+    reset_flags(lab_params)
 
 
 def drop_keyset_indexes(lab) -> None:

@@ -5,19 +5,13 @@ by test_rollout.py, which runs every phase applied, in order.)"""
 from __future__ import annotations
 
 import pytest
-from _phases_lab import checks_by_name, flag_state, reset_flags, run_phase
+from _phases_lab import checks_by_name, flag_state, reset_flags, run_phase, seed_flags  # noqa: F401
 
 NOTEBOOK = "02_phase2_pgbouncer.ipynb"
 
 
-@pytest.fixture
-def seed_flags(lab_params):
-    reset_flags(lab_params)
-    yield
-    reset_flags(lab_params)
-
-
-def test_dry_run_changes_no_flag(lab_params, seed_flags, tmp_path):
+@pytest.mark.usefixtures("seed_flags")
+def test_dry_run_changes_no_flag(lab_params, tmp_path):
     before = flag_state(lab_params)
     done, results = run_phase(NOTEBOOK, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

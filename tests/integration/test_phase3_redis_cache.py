@@ -4,19 +4,13 @@ the ramp plan is shown and no flag changes. (`--apply` is tested by test_rollout
 from __future__ import annotations
 
 import pytest
-from _phases_lab import flag_state, reset_flags, run_phase
+from _phases_lab import flag_state, reset_flags, run_phase, seed_flags  # noqa: F401
 
 NOTEBOOK = "03_phase3_redis_cache.ipynb"
 
 
-@pytest.fixture
-def seed_flags(lab_params):
-    reset_flags(lab_params)
-    yield
-    reset_flags(lab_params)
-
-
-def test_dry_run_changes_no_flag(lab_params, seed_flags, tmp_path):
+@pytest.mark.usefixtures("seed_flags")
+def test_dry_run_changes_no_flag(lab_params, tmp_path):
     before = flag_state(lab_params)
     done, results = run_phase(NOTEBOOK, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

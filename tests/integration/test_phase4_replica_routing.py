@@ -4,19 +4,12 @@ no flag changes and no probe row is written. (`--apply` is tested by test_rollou
 from __future__ import annotations
 
 import pytest
-from _phases_lab import checks_by_name, flag_state, reset_flags, run_phase
+from _phases_lab import checks_by_name, flag_state, reset_flags, run_phase, seed_flags  # noqa: F401
 
 from rollbook.db import session
 
 NOTEBOOK = "04_phase4_replica_routing.ipynb"
 STALE = "replica reads see a primary write within the breaker threshold"
-
-
-@pytest.fixture
-def seed_flags(lab_params):
-    reset_flags(lab_params)
-    yield
-    reset_flags(lab_params)
 
 
 def probe_rows(params) -> int | None:
@@ -26,7 +19,8 @@ def probe_rows(params) -> int | None:
         return conn.execute("SELECT count(*) FROM rollbook.replica_probe").fetchone()[0]
 
 
-def test_dry_run_changes_no_flag(lab_params, seed_flags, tmp_path):
+@pytest.mark.usefixtures("seed_flags")
+def test_dry_run_changes_no_flag(lab_params, tmp_path):
     before = flag_state(lab_params), probe_rows(lab_params)
     done, results = run_phase(NOTEBOOK, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
