@@ -84,7 +84,7 @@ def test_corrupted_cache_entry_is_found(rollout, lab, lab_params):
         ).fetchall()
     assert rows
     page = [[r[0], r[1], r[2] + " (tampered)", r[3].isoformat()] for r in rows]
-    client = correctness._redis_client(lab_params)
+    client = correctness.redis_client(lab_params)
     client.hset(history_key(conversation), "first", json.dumps(page))
     client.expire(history_key(conversation), 300)
     try:

@@ -30,7 +30,7 @@ from rollbook.lab.workload.chat import (
     conversations_key,
     history_key,
 )
-from rollbook.phases.preflight import Section, _redis_client
+from rollbook.phases.preflight import Section, redis_client
 from rollbook.phases.ramps import Observed
 from rollbook.verdict import compare, expect
 
@@ -63,16 +63,12 @@ def during_ramps(min_hit_ratio: float = 0.2) -> list[Observed]:
     ]
 
 
-def client(params: Params) -> redis.Redis:
-    return _redis_client(params)
-
-
 # -- preconditions ------------------------------------------------------------------------
 
 
 def preconditions(params: Params, *, max_ping_ms: float = 25.0, pings: int = 50) -> Section:
     """Redis answers, has a memory limit with an evicting policy, and answers fast."""
-    r = client(params)
+    r = redis_client(params)
     try:
         info = r.info("memory")
         timings = []
@@ -112,7 +108,7 @@ def preconditions(params: Params, *, max_ping_ms: float = 25.0, pings: int = 50)
 
 def memory(params: Params) -> dict:
     """Redis memory, keys and evictions right now (before/after the ramps)."""
-    r = client(params)
+    r = redis_client(params)
     info = {**r.info("memory"), **r.info("stats")}
     return {
         "used_memory_bytes": int(info["used_memory"]),
@@ -216,7 +212,7 @@ def consistency(
     database the way the service does; a mismatch is re-read once, since a send between
     the two reads legitimately changes both."""
     fill = params.safety.apply if fill is None else fill
-    r = client(params)
+    r = redis_client(params)
     rows = []
     with session(params.primary, params.safety, purpose="cache check", read_only=True) as conn:
         recent = [c for c, _ in conn.execute(RECENT_CONVERSATIONS, (conversations,)).fetchall()]
@@ -282,7 +278,7 @@ def invalidation(
 ) -> Invalidation:
     """Arm a probe field in the history hash of recently active conversations, then watch
     new messages (primary) and the probe (Redis) until `samples` sends were seen."""
-    r = client(params)
+    r = redis_client(params)
     measured: list[dict] = []
     with session(params.primary, params.safety, purpose="cache probe", read_only=True) as conn:
         recent = conn.execute(RECENT_CONVERSATIONS, (conversations,)).fetchall()

@@ -30,7 +30,7 @@ from rollbook.lab.workload.chat import (
     conversations_key,
     history_key,
 )
-from rollbook.phases.preflight import Section, _redis_client
+from rollbook.phases.preflight import Section, redis_client
 from rollbook.verdict import compare, expect
 
 # The next-page query's cursor parameters (see params `queries.history_next_page`).
@@ -231,7 +231,7 @@ def compare_entries(client, conn, entries: list[CacheEntry], settle_seconds: flo
 
 def cache_entries(params: Params, sample_size: int | None = None) -> Section:
     """Sampled cache entries equal the database (no data when nothing is cached)."""
-    client = _redis_client(params)
+    client = redis_client(params)
     entries = cached_entries(client, sample_size or params.validation.cache_sample_size)
     with session(params.primary, params.safety, purpose="validation:cache", read_only=True) as conn:
         found = compare_entries(client, conn, entries)

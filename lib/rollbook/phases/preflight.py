@@ -69,7 +69,8 @@ def _pgbouncer_version(params: Params) -> str:
         return conn.execute("SHOW VERSION").fetchone()[0]
 
 
-def _redis_client(params: Params) -> redis.Redis:
+def redis_client(params: Params) -> redis.Redis:
+    """A Redis client for the params' endpoint (password resolved here, in-process)."""
     r = params.redis
     password = r.password.resolve() if r.password else None
     return redis.Redis(host=r.host, port=r.port, db=r.db, password=password, socket_timeout=5)
@@ -93,7 +94,7 @@ def connectivity(params: Params) -> Section:
     if params.pgbouncer:
         probes["pgbouncer"] = lambda: _pgbouncer_version(params)
     if params.redis:
-        probes["redis"] = lambda: _redis_client(params).info("server")["redis_version"]
+        probes["redis"] = lambda: redis_client(params).info("server")["redis_version"]
     if params.prometheus:
         probes["prometheus"] = lambda: _prometheus_get(params, "/api/v1/status/buildinfo")[
             "version"
