@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rollbook.config.model import PostgresEndpoint
+from rollbook.config.endpoints import PostgresEndpoint
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PORTS = range(57150, 57200)

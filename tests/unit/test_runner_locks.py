@@ -1,6 +1,6 @@
 """Advisory lock keys: stable, per runbook and target, in bigint range."""
 
-from rollbook.config.model import PostgresEndpoint
+from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db.locks import lock_key, target_of
 
 

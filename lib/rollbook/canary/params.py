@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from rollbook.config.model import Strict
+from rollbook.config.base import Strict
 from rollbook.prom.window import parse_duration
 
 TriggerName = Literal["latency_slo", "error_rate", "canary_worse", "pool_saturation", "replica_lag"]

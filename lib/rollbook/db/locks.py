@@ -10,7 +10,7 @@ import hashlib
 
 import psycopg
 
-from rollbook.config.model import PostgresEndpoint
+from rollbook.config.endpoints import PostgresEndpoint
 
 _HOLDER_QUERY = """
 SELECT a.pid, a.application_name, a.backend_start, a.client_addr::text, a.usename

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
-from rollbook.config.model import PgBouncerEndpoint, PostgresEndpoint, Safety
+from rollbook.config.endpoints import PgBouncerEndpoint, PostgresEndpoint, Safety
 
 
 def conninfo(endpoint: PostgresEndpoint, application_name: str) -> dict:

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from rollbook.config.model import Strict
+from rollbook.config.base import Strict
 
 
 class NamedQuery(Strict):

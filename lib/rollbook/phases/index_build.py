@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import psycopg
 
 from rollbook.config import Params
-from rollbook.config.model import PostgresEndpoint
+from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import session
 
 PROGRESS_SQL = """

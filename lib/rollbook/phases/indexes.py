@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from psycopg import sql
 
 from rollbook.config import Params
-from rollbook.config.model import PostgresEndpoint
+from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import session
 from rollbook.explain.analysis import Analysis, analyse
 from rollbook.explain.assertions import check_assertions

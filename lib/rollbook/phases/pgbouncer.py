@@ -16,7 +16,7 @@ import pandas as pd
 import psycopg
 
 from rollbook.config import Params
-from rollbook.config.model import PostgresEndpoint
+from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import pgbouncer_console
 from rollbook.db.session import conninfo
 from rollbook.phases import preflight

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from rollbook.config.model import Strict
+from rollbook.config.base import Strict
 from rollbook.prom.catalog import concepts
 from rollbook.prom.params import Slo, SloEntry
 

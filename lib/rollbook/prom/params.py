@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from rollbook.config.model import Strict
+from rollbook.config.base import Strict
 from rollbook.prom.catalog import UnknownConcept, concepts
 
 _SLO_TEXT = re.compile(
