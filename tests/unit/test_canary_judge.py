@@ -65,6 +65,17 @@ def test_a_significant_but_tiny_effect_is_not_worse():
     assert result.judgement is Judgement.PASS
 
 
+def test_a_consistent_but_sub_millisecond_slowdown_is_not_worse():
+    """A cold cache's extra round trip on a 4 ms endpoint: a large effect, nil in practice."""
+    canary, baseline = latencies(2000, 0.0045, 1), latencies(2000, 0.004, 2)
+    result = judge(histogram(canary), histogram(baseline), CanaryWorse())
+    assert result.p_value < 0.01 and result.effect >= 0.56
+    assert 0 < result.slowdown < 0.002
+    assert result.judgement is Judgement.PASS
+    strict = judge(histogram(canary), histogram(baseline), CanaryWorse(min_slowdown=0.0001))
+    assert strict.judgement is Judgement.WORSE
+
+
 def test_bucket_counts_come_from_cumulative_increases_rounded():
     buckets = Buckets((0.1, 0.5, math.inf), (10.4, 29.6, 30.2))
     assert buckets.counts.tolist() == [10, 19, 1] and buckets.total == 30

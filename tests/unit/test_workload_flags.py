@@ -43,10 +43,17 @@ def test_every_label_combination_has_a_sample_from_the_start():
     registry = CollectorRegistry()
     WorkloadMetrics(registry)
     requests = samples(registry, "chat_requests_total")
-    assert len(requests) == 3 * 2 * 2  # endpoint x variant x outcome
+    # reads: 8 plans (3 families) x 2 outcomes; send: 2 plans (pgbouncer only) x 2 outcomes
+    assert len(requests) == 2 * 8 * 2 + 2 * 2
     durations = samples(registry, "chat_request_duration_seconds_count")
-    assert {"endpoint": "history", "variant": "canary", "route": "replica"} in durations
-    assert {"endpoint": "send", "variant": "baseline", "route": "pgbouncer"} in durations
+    only_replica = {"variant": "canary", "pgbouncer": "baseline", "cache": "baseline"}
+    assert {"endpoint": "history", "route": "replica", "replica": "canary", **only_replica} in (
+        durations
+    )
+    plain = {"variant": "baseline", "cache": "baseline", "replica": "baseline"}
+    assert {"endpoint": "send", "route": "pgbouncer", "pgbouncer": "baseline", **plain} in (
+        durations
+    )
     assert not [d for d in durations if d["endpoint"] == "send" and d["route"] == "cache"]
     db = samples(registry, "chat_db_query_duration_seconds_count")
     assert {"operation": "history_next_page", "target": "replica", "via": "direct"} in db

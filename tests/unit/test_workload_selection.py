@@ -4,7 +4,13 @@ import random
 
 import pytest
 
-from rollbook.lab.workload.selection import Plan, plan_request, selected
+from rollbook.lab.workload.selection import (
+    VARIANT_LABELS,
+    Plan,
+    plan_request,
+    possible_plans,
+    selected,
+)
 
 
 @pytest.mark.parametrize("percent", [0, 10, 50, 90, 100])
@@ -41,3 +47,24 @@ def test_canary_share_follows_the_flag():
     canaries = sum(p.variant == "canary" for p in plans)
     assert canaries / 100 == pytest.approx(25, abs=1.5)
     assert all(p.replica for p in plans if p.variant == "canary")
+
+
+def test_each_family_labels_its_own_canaries():
+    """With pgbouncer at 100 %, a cache ramp still has cache-baseline requests."""
+    plan = Plan(pgbouncer=True, cache=False)
+    labels = dict(zip(VARIANT_LABELS, plan.labels(), strict=True))
+    assert labels == {
+        "variant": "canary",
+        "pgbouncer": "canary",
+        "cache": "baseline",
+        "replica": "baseline",
+    }
+
+
+def test_possible_plans_cover_every_draw():
+    rng = random.Random(5)
+    flags = {f"{f}.{e}": 50 for f in ("pgbouncer", "cache", "replica") for e in ("history", "send")}
+    for endpoint in ("history", "send"):
+        drawn = {plan_request(endpoint, flags, rng) for _ in range(2_000)}
+        assert drawn == set(possible_plans(endpoint))
+    assert len(possible_plans("history")) == 8 and len(possible_plans("send")) == 2

@@ -9,7 +9,10 @@ p-value; the index just needs no invented upper bound for the `+Inf` bucket.
 
 A significant p-value alone is not enough on large samples: the effect size
 P(canary slower) + ½ P(tie) = U / (n_canary · n_baseline) must also reach a floor (0.5 is
-no difference; 0.56 a small effect, 0.64 a medium one). Below `min_samples` requests in
+no difference; 0.56 a small effect, 0.64 a medium one), and the canary's median must be
+slower than the baseline's by `min_slowdown` at least: on fast endpoints a consistent but
+practically nil difference (a cold cache's extra round trip of half a millisecond) has a
+large effect size, and is still not a reason to roll back. Below `min_samples` requests in
 either variant the judgement is *inconclusive*, never a pass.
 """
 
@@ -93,12 +96,14 @@ class JudgeResult:
     p_value: float | None = None
     effect: float | None = None  # P(canary slower) + ½ P(tie)
     baseline_source: str = "live baseline"
+    slowdown: float | None = None  # canary median - baseline median, seconds
 
     @property
     def observed(self) -> dict[str, float | int | str | None]:
         return {
             "p_value": None if self.p_value is None else round(self.p_value, 6),
             "effect": None if self.effect is None else round(self.effect, 4),
+            "median_slowdown_seconds": self.slowdown,
             "canary_samples": self.canary_samples,
             "baseline_samples": self.baseline_samples,
             "baseline": self.baseline_source,
@@ -108,7 +113,8 @@ class JudgeResult:
 def judge(
     canary: Buckets, baseline: Buckets, settings: CanaryWorse, *, baseline_source: str = ""
 ) -> JudgeResult:
-    """Bucketed one-sided Mann–Whitney U: WORSE only when significant and large enough."""
+    """Bucketed one-sided Mann–Whitney U: WORSE only when significant, with a large enough
+    effect and median slowdown."""
     n_canary, n_baseline = canary.total, baseline.total
     source = baseline_source or "live baseline"
     if min(n_canary, n_baseline) < settings.min_samples:
@@ -117,11 +123,16 @@ def judge(
         raise ValueError("canary and baseline histograms have different bucket bounds")
     ranks = np.arange(len(canary.bounds))
     slower, faster = np.repeat(ranks, canary.counts), np.repeat(ranks, baseline.counts)
+    slowdown = canary.quantile(0.5) - baseline.quantile(0.5)
     if np.unique(np.concatenate([slower, faster])).size == 1:  # every request in one bucket
-        return JudgeResult(Judgement.PASS, n_canary, n_baseline, 1.0, 0.5, source)
+        return JudgeResult(Judgement.PASS, n_canary, n_baseline, 1.0, 0.5, source, slowdown)
     test = mannwhitneyu(slower, faster, alternative="greater", method="asymptotic")
     effect = float(test.statistic) / (n_canary * n_baseline)
-    worse = test.pvalue < settings.alpha and effect >= settings.min_effect
+    worse = (
+        test.pvalue < settings.alpha
+        and effect >= settings.min_effect
+        and slowdown >= settings.min_slowdown
+    )
     return JudgeResult(
         Judgement.WORSE if worse else Judgement.PASS,
         n_canary,
@@ -129,4 +140,5 @@ def judge(
         float(test.pvalue),
         effect,
         source,
+        slowdown,
     )

@@ -1,9 +1,11 @@
 """What one health check sees: a `Snapshot` of an endpoint over a window, and where it
 comes from (`PromMetricSource`; tests pass a fake with the same `snapshot` method).
 
-The canary needs requests labelled by variant (`canary` | `baseline`): the latency
-histogram `chat_request_duration_seconds{endpoint,variant}` and the request counter
-`chat_requests_total{endpoint,variant,outcome}`. PgBouncer and replica signals are the
+The canary needs requests labelled canary or baseline: the latency histogram
+`chat_request_duration_seconds{endpoint,<label>}` and the request counter
+`chat_requests_total{endpoint,outcome,<label>}`, where `<label>` is the ramped flag's
+family (`pgbouncer`, `cache`, `replica`: the flag selected the request or not) or
+`variant` (any rollout flag did). PgBouncer and replica signals are the
 metric catalog's concepts, so `monitoring.queries` overrides apply to them too.
 """
 
@@ -18,13 +20,14 @@ from rollbook.canary.judge import Buckets
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient
 
-LATENCY_BUCKETS = (
-    'sum by (variant, le) (increase(chat_request_duration_seconds_bucket{{endpoint="{endpoint}"}}'
-    "[{window}s]))"
-)
-REQUESTS = (
-    'sum by (variant, outcome) (increase(chat_requests_total{{endpoint="{endpoint}"}}[{window}s]))'
-)
+
+def by_variant(metric: str, by: str, label: str, endpoint: str, window: int) -> str:
+    """PromQL: `metric`'s increase over the window per `by` and variant, where `label`
+    (a family or `variant`) is renamed `variant`."""
+    increase = f'increase({metric}{{endpoint="{endpoint}"}}[{window}s])'
+    return f'sum by (variant, {by}) (label_replace({increase}, "variant", "$1", "{label}", "(.*)"))'
+
+
 CACHE_LOOKUPS = (
     'sum by (result) (increase(chat_cache_requests_total{{endpoint="{endpoint}"}}[{window}s]))'
 )
@@ -93,14 +96,21 @@ def _bound(le: str) -> float:
 class PromMetricSource:
     """Snapshots from Prometheus: seven instant queries per check."""
 
-    def __init__(self, client: PromClient, overrides: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        client: PromClient,
+        overrides: dict[str, str] | None = None,
+        variant_label: str = "variant",
+    ) -> None:
         self.client = client
+        self.variant_label = variant_label
         self.gauges = {field_: concept(name, overrides) for field_, name in GAUGES.items()}
 
     def snapshot(self, endpoint: str, window_seconds: float) -> Snapshot:
         window = max(1, round(window_seconds))
         at = datetime.now(UTC)
         ask = {"endpoint": endpoint, "window": window}
+        split = {"label": self.variant_label, **ask}
         gauges = {}
         for name, measure in self.gauges.items():
             values = self.client.instant(measure.over(timedelta(seconds=window), "1s"), at)
@@ -108,10 +118,16 @@ class PromMetricSource:
         lookups = self.client.instant(CACHE_LOOKUPS.format(**ask), at)
         return Snapshot(
             window_seconds=window,
-            buckets=self._histograms(self.client.instant(LATENCY_BUCKETS.format(**ask), at)),
+            buckets=self._histograms(
+                self.client.instant(
+                    by_variant("chat_request_duration_seconds_bucket", "le", **split), at
+                )
+            ),
             requests={
                 (row.variant, row.outcome): float(row.value)
-                for row in self.client.instant(REQUESTS.format(**ask), at).itertuples()
+                for row in self.client.instant(
+                    by_variant("chat_requests_total", "outcome", **split), at
+                ).itertuples()
             },
             cache_lookups=float(lookups["value"].sum()),
             cache_errors=float(lookups.loc[lookups.get("result") == "error", "value"].sum())

@@ -10,7 +10,7 @@ canary:
   on_interrupted: rollback     # a ramp killed mid-way: rollback | resume
   triggers:
     error_rate: {max_ratio: 0.01}
-    canary_worse: {alpha: 0.01, min_effect: 0.56, min_samples: 50}
+    canary_worse: {alpha: 0.01, min_effect: 0.56, min_samples: 50, min_slowdown: 2ms}
   triggers_by_flag:            # which triggers apply; keys: a flag or its family
     replica: [latency_slo, error_rate, canary_worse, replica_lag]
 ```
@@ -68,6 +68,11 @@ class CanaryWorse(Strict):
         description="floor on P(canary slower than baseline); 0.56 is a small effect",
     )
     min_samples: int = Field(default=50, ge=5, description="per variant; fewer is inconclusive")
+    min_slowdown: Seconds = Field(
+        default=0.002,
+        description="floor on canary median minus baseline median: a smaller slowdown "
+        "(e.g. a cold cache's extra round trip) is not worth a rollback",
+    )
 
 
 class PoolSaturation(Strict):

@@ -94,7 +94,11 @@ def controller_for(
         ramp_for(params, flag, steps=steps, triggers=triggers),
         flags=FlagStore(conn),
         states=RampStates(conn, target_of(params.primary)),
-        source=PromMetricSource(PromClient.from_params(params), params.monitoring.queries),
+        source=PromMetricSource(
+            PromClient.from_params(params),
+            params.monitoring.queries,
+            variant_label=flag.partition(".")[0],
+        ),
         run_id=run_id,
         clock=clock,
         progress=progress if progress is not None else RampProgress(),

@@ -119,8 +119,8 @@ class TriggerSet:
             "baseline_p95_seconds": baseline.quantile(0.95),
         }
         threshold = (
-            f"worse if p < {settings.alpha:g} and effect >= {settings.min_effect:g}; "
-            f">= {settings.min_samples} samples each"
+            f"worse if p < {settings.alpha:g}, effect >= {settings.min_effect:g} and median "
+            f"slowdown >= {settings.min_slowdown:g} s; >= {settings.min_samples} samples each"
         )
         return TriggerResult("canary_worse", signal, observed, threshold)
 

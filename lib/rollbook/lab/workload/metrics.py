@@ -5,12 +5,12 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from rollbook.flags import ENDPOINTS, KNOWN_FLAGS, READ_ENDPOINTS
+from rollbook.lab.workload.selection import VARIANT_LABELS, possible_plans
 
 # 0.5 ms .. 10 s
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
-VARIANTS = ("baseline", "canary")
 OUTCOMES = ("ok", "error")
 CACHE_RESULTS = ("hit", "miss", "error")
 # Where an answer can come from, per endpoint.
@@ -38,14 +38,14 @@ class WorkloadMetrics:
         self.request_duration = Histogram(
             "chat_request_duration_seconds",
             "Request latency from its scheduled start, by where the answer came from",
-            ["endpoint", "variant", "route"],
+            ["endpoint", "route", *VARIANT_LABELS],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.requests = Counter(
             "chat_requests",
             "Requests by outcome (error includes overload and injected faults)",
-            ["endpoint", "variant", "outcome"],
+            ["endpoint", "outcome", *VARIANT_LABELS],
             registry=registry,
         )
         self.cache_requests = Counter(
@@ -88,11 +88,11 @@ class WorkloadMetrics:
 
     def _preinitialise(self) -> None:
         for endpoint in ENDPOINTS:
-            for variant in VARIANTS:
+            for plan in possible_plans(endpoint):
                 for route in ROUTES[endpoint]:
-                    self.request_duration.labels(endpoint, variant, route)
+                    self.request_duration.labels(endpoint, route, *plan.labels())
                 for outcome in OUTCOMES:
-                    self.requests.labels(endpoint, variant, outcome)
+                    self.requests.labels(endpoint, outcome, *plan.labels())
         for endpoint in READ_ENDPOINTS:
             for result in CACHE_RESULTS:
                 self.cache_requests.labels(endpoint, result)

@@ -1,16 +1,26 @@
-"""Which rollout path a request takes, and whether it counts as canary or baseline."""
+"""Which rollout paths a request takes, and how it is labelled canary or baseline."""
 
 from __future__ import annotations
 
+import itertools
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from rollbook.flags import READ_ENDPOINTS
+
+# The request metrics' variant labels: `variant` (any rollout flag selected the request)
+# and one per rollout family, so a ramp of `cache.*` judges against requests that its own
+# flag did not select even while `pgbouncer.*` is at 100 %.
+VARIANT_LABELS = ("variant", "pgbouncer", "cache", "replica")
 
 
 def selected(percent: float, rng: random.Random) -> bool:
     """Random selection per request: True for `percent` % of calls."""
     return percent > 0 and (percent >= 100 or rng.random() * 100 < percent)
+
+
+def _variant(canary: bool) -> str:
+    return "canary" if canary else "baseline"
 
 
 @dataclass(frozen=True)
@@ -23,7 +33,25 @@ class Plan:
 
     @property
     def variant(self) -> str:
-        return "canary" if (self.pgbouncer or self.cache or self.replica) else "baseline"
+        return _variant(self.pgbouncer or self.cache or self.replica)
+
+    def labels(self) -> tuple[str, ...]:
+        """Values of `VARIANT_LABELS`, in order."""
+        return (
+            self.variant,
+            _variant(self.pgbouncer),
+            _variant(self.cache),
+            _variant(self.replica),
+        )
+
+
+def possible_plans(endpoint: str) -> list[Plan]:
+    """Every plan a request to `endpoint` can draw (reads can use all three paths)."""
+    families = [f.name for f in fields(Plan)] if endpoint in READ_ENDPOINTS else ["pgbouncer"]
+    return [
+        Plan(**dict(zip(families, chosen, strict=True)))
+        for chosen in itertools.product((False, True), repeat=len(families))
+    ]
 
 
 def plan_request(endpoint: str, flags: dict[str, float], rng: random.Random) -> Plan:

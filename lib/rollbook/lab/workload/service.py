@@ -210,24 +210,23 @@ class Workload:
     async def request(self, endpoint: str, scheduled_at: float) -> None:
         """One request; latency is observed from `scheduled_at` (open loop)."""
         plan = plan_request(endpoint, self.flags.values, self.rng)
-        variant = plan.variant
         try:
             async with asyncio.timeout(self.config.request_timeout_seconds):
-                if variant == "canary":
+                if plan.variant == "canary":
                     await self._inject_faults(endpoint)
                 route = await getattr(self.chat, endpoint)(plan)
         except Exception as exc:  # every failure is an error outcome, never a crash
-            self.metrics.requests.labels(endpoint, variant, "error").inc()
+            self.metrics.requests.labels(endpoint, "error", *plan.labels()).inc()
             self.errors.error(f"{endpoint} request failed", exc)
             return
         latency = time.monotonic() - scheduled_at
-        self.metrics.request_duration.labels(endpoint, variant, route).observe(latency)
-        self.metrics.requests.labels(endpoint, variant, "ok").inc()
+        self.metrics.request_duration.labels(endpoint, route, *plan.labels()).observe(latency)
+        self.metrics.requests.labels(endpoint, "ok", *plan.labels()).inc()
 
     def overloaded(self, endpoint: str) -> None:
         """An arrival over the in-flight bound: an error outcome."""
-        variant = plan_request(endpoint, self.flags.values, self.rng).variant
-        self.metrics.requests.labels(endpoint, variant, "error").inc()
+        plan = plan_request(endpoint, self.flags.values, self.rng)
+        self.metrics.requests.labels(endpoint, "error", *plan.labels()).inc()
         self.errors.error(
             f"{endpoint} overloaded",
             RuntimeError(f"{self.config.max_in_flight} requests in flight"),
