@@ -1,4 +1,4 @@
-"""`rollbook lab up | down | status | reset | psql`."""
+"""`rollbook lab up | down | status | reset | gc | psql`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from rollbook.lab import orphans
 from rollbook.lab.layout import ADMIN_USER, DATABASE, DEFAULT_PORT_BASE
 from rollbook.lab.stack import Lab
 
@@ -103,6 +104,37 @@ def reset(lab_dir, yes) -> None:
     fresh = Lab.open(lab.layout.dir, **settings)
     fresh.up(_say)
     print_status(fresh, as_json=False)
+
+
+@lab_group.command("gc")
+@click.option("--apply", is_flag=True, help="delete them (default: only list them)")
+@click.option(
+    "--include-unowned",
+    is_flag=True,
+    help="with --apply, also delete state that records no owning lab (older labs: make sure "
+    "none of yours is only stopped)",
+)
+def gc(apply, include_unowned) -> None:
+    """Find lab state directories no lab uses any more (left when a lab directory was
+    deleted by hand) and, with --apply, delete those no process runs from."""
+    found = orphans.find()
+    if not found:
+        click.echo(f"no orphaned lab state under {orphans.state_root()}")
+    kept_running = 0
+    for orphan in found:
+        if orphan.running:
+            kept_running += 1
+            pids = ", ".join(map(str, orphan.running_pids))
+            action = f"STILL RUNNING (pids {pids}), kept"
+        elif apply and (orphan.owner_known or include_unowned):
+            orphans.remove(orphan)
+            action = "deleted"
+        elif apply:
+            action = "kept (--include-unowned deletes it)"
+        else:
+            action = "would delete (dry run: --apply)"
+        click.echo(f"{orphan.path}: {orphan.reason}; {action}")
+    sys.exit(1 if kept_running else 0)
 
 
 @lab_group.command("psql", context_settings={"ignore_unknown_options": True})

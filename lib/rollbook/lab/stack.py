@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from rollbook.flags import FlagStore
-from rollbook.lab import process
+from rollbook.lab import orphans, process
 from rollbook.lab.layout import ADMIN_USER, APP_USER, LabLayout, LabNotFound, default_lab_dir
 from rollbook.lab.postgres import (
     PostgresInstance,
@@ -50,7 +50,7 @@ def _new_state_dir(lab_dir: Path) -> Path:
     """
     if not process.running_as_root():
         return lab_dir / "state"
-    return Path("/var/tmp") / f"rollbook-lab-{secrets.token_hex(6)}"
+    return orphans.new_state_dir()
 
 
 class Lab:
@@ -85,6 +85,7 @@ class Lab:
         lay.state_dir.chmod(0o700)
         process.chown_to_service_user(lay.state_dir)
         (lay.state_dir / "logs").mkdir(exist_ok=True)
+        orphans.record_owner(lay)
         process.chown_to_service_user(lay.state_dir / "logs")
         for role in ("app", "admin", "replication"):
             path = lay.secret_file(role)
