@@ -38,13 +38,13 @@ demo: setup
 	$(VENV)/bin/rollbook demo --dir $(LAB_DIR)
 
 test: setup
-	$(VENV)/bin/ruff check lib tests bench notebooks
-	$(VENV)/bin/ruff format --check lib tests bench notebooks
+	$(VENV)/bin/ruff check conftest.py lib tests bench notebooks
+	$(VENV)/bin/ruff format --check conftest.py lib tests bench notebooks
 	$(VENV)/bin/pytest -ra
 
 lint: venv
-	$(VENV)/bin/ruff check --fix lib tests bench notebooks
-	$(VENV)/bin/ruff format lib tests bench notebooks
+	$(VENV)/bin/ruff check --fix conftest.py lib tests bench notebooks
+	$(VENV)/bin/ruff format conftest.py lib tests bench notebooks
 
 lab-up: setup
 	$(VENV)/bin/rollbook lab up --dir $(LAB_DIR)

@@ -4,20 +4,23 @@ and for the notebooks that nbval executes (`notebooks/*.ipynb`, run with --nbval
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from rollbook.archive.layout import default_output_dir
 from rollbook.config import Params, load_params
-from rollbook.db import session
-from rollbook.flags import FlagStore
 from rollbook.lab.stack import Lab
-from rollbook.runner import prepare, run
+from rollbook.phases.validation import firing_alerts
+from rollbook.prom.client import PromClient
 
 REPO = Path(__file__).resolve().parent
+# The shared rollout (tests/integration/_rollout.py) serves integration tests and nbval.
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from _rollout import Rollout, rolled_out  # noqa: E402
+
 # Two test sessions at once (e.g. two engineers) each set their own dir and port base.
 TEST_LAB_DIR = Path(os.environ.get("ROLLBOOK_TEST_LAB_DIR", REPO / ".lab-test")).absolute()
 TEST_PORT_BASE = int(os.environ.get("ROLLBOOK_TEST_PORT_BASE", "26400"))
@@ -48,46 +51,51 @@ def test_lab() -> Lab:
 test_lab.__test__ = False  # a helper, not a test
 
 
+# Tests of the rolled-out lab come after every test of the seed state: the session's one
+# `rollbook rollout --apply` happens before the first of them (test_rollout). The tests
+# that inject regressions and faults (validation, incident review) come after the
+# notebooks, so the runbooks nbval executes judge windows of clean post-rollout traffic.
+AFTER_ROLLOUT = ("test_rollout.py",)
+AFTER_NOTEBOOKS = ("test_validation_runbook.py", "test_incident_review.py")
+
+
+def _order(item) -> tuple[int, int]:
+    """Seed-state tests, the rollout's, notebooks, injected faults, secret scan."""
+    path = Path(str(item.fspath))
+    if item.name == LAST_TEST:
+        return (4, 0)
+    if path.name in AFTER_NOTEBOOKS:
+        return (3, AFTER_NOTEBOOKS.index(path.name))
+    if path.suffix == ".ipynb":
+        return (2, 0)
+    return (1, 0) if path.name in AFTER_ROLLOUT else (0, 0)
+
+
 def pytest_collection_modifyitems(session, config, items) -> None:
-    """nbval cells take no fixtures: start the lab before any notebook runs. The secret
-    scan of the archives runs last, after every notebook and runbook of the session."""
+    """nbval cells take no fixtures: start the lab before any notebook runs. Order the
+    items as `_order` says (a stable sort: files keep their order within a group)."""
     if any(str(item.fspath).endswith(".ipynb") for item in items):
         test_lab()
-    last = [item for item in items if item.name == LAST_TEST]
-    items[:] = [item for item in items if item.name != LAST_TEST] + last
+    items.sort(key=_order)
 
 
-# nbval executes the runbooks as a DBA would after the rollout: the archive holds a passed
-# preflight (the baseline) and Phase 1 (the index plans), the indexes exist, and the flags
-# are where the ramps leave them. (The ramps themselves are tested in test_rollout.py.)
-# The preflight's baseline is the calm minute before Phase 1 (the tests before left the
-# seed state); the validation judges the traffic after the last flag change.
-POST_ROLLOUT_RUNS = (
-    ("00_preflight.ipynb", ["baseline_window=1m"], False),
-    ("01_phase1_indexes.ipynb", [], True),
-)
-CALM_SECONDS = 45
-POST_ROLLOUT_FLAGS = {
-    **{f"pgbouncer.{e}": 100 for e in ("history", "send", "conversations")},
-    **{f"{kind}.{e}": 100 for kind in ("cache", "replica") for e in ("history", "conversations")},
-}
+# nbval executes the runbooks as a DBA would after the rollout: the archive holds its
+# passed runs (the preflight baseline, Phase 1's plans), the indexes exist, the flags are
+# at 100 % and traffic has run on the new paths since; no critical alert fires.
+QUIET_TIMEOUT_SECONDS = 240
 _post_rollout: list[bool] = []
 
 
 def _bring_lab_to_post_rollout_state() -> None:
     lab = test_lab()
-    lab.wait_for_monitoring()
-    time.sleep(CALM_SECONDS)
-    for name, overrides, apply in POST_ROLLOUT_RUNS:
-        notebook = REPO / "notebooks" / name
-        report = run(prepare(notebook, LAB_PARAMS, overrides, apply, default_output_dir()))
-        assert report.exit_code == 0, f"{name} before the notebooks: {report.reason}"
     params = load_params(LAB_PARAMS)
-    with session(params.primary, params.safety, purpose="test-setup") as conn:
-        store = FlagStore(conn)
-        for name, value in POST_ROLLOUT_FLAGS.items():
-            store.set(name, value, run_id="test-post-rollout")
-    time.sleep(CALM_SECONDS)
+    rollout = rolled_out(lab, params)
+    assert rollout.done.returncode == 0, f"the rollout before the notebooks: {rollout.done.stdout}"
+    client = PromClient.from_params(params)
+    deadline = time.monotonic() + QUIET_TIMEOUT_SECONDS
+    while (alerts := firing_alerts(params, client).checks[0]).status.value != "pass":
+        assert time.monotonic() < deadline, f"alerts still firing: {alerts.detail}"
+        time.sleep(5)
 
 
 def pytest_runtest_setup(item) -> None:
@@ -111,3 +119,9 @@ def lab() -> Lab:
 def lab_params(lab: Lab) -> Params:
     """params/lab.yaml resolved against the test lab."""
     return load_params(LAB_PARAMS, {"lab.dir": str(lab.layout.dir)})
+
+
+@pytest.fixture(scope="session")
+def rollout(lab: Lab, lab_params: Params) -> Rollout:
+    """The session's applied rollout on the test lab (run by the first test that asks)."""
+    return rolled_out(lab, lab_params)

@@ -84,6 +84,13 @@ TABLE = f'{PRIMARY},relname="messages"'
 MESSAGES = {"relname": "messages"}
 
 
+def bloat(ratio: float, wasted_bytes: float) -> list[dict]:
+    return [
+        gauge(f"pg_table_bloat_ratio{{{TABLE}}}", ratio),
+        gauge(f"pg_table_bloat_wasted_bytes{{{TABLE}}}", wasted_bytes),
+    ]
+
+
 @dataclass
 class Case:
     alert: str
@@ -91,6 +98,7 @@ class Case:
     over: list[dict]  # input just over the threshold
     under: list[dict]  # input just under it
     labels: dict[str, str] = field(default_factory=dict)  # labels the alert keeps
+    under_guard: list[dict] = field(default_factory=list)  # over, but its guard is not met
 
 
 CASES = [
@@ -118,10 +126,10 @@ CASES = [
          [gauge("chat_replica_breaker_state", 1)]),
     Case("ReplicaDown", 1, [gauge('pg_up{job="postgres_replica"}', 0)],
          [gauge('pg_up{job="postgres_replica"}', 1)]),
-    Case("TableBloatHigh", 60, [gauge(f"pg_table_bloat_ratio{{{TABLE}}}", 0.21)],
-         [gauge(f"pg_table_bloat_ratio{{{TABLE}}}", 0.19)], MESSAGES),
-    Case("TableBloatCritical", 30, [gauge(f"pg_table_bloat_ratio{{{TABLE}}}", 0.31)],
-         [gauge(f"pg_table_bloat_ratio{{{TABLE}}}", 0.29)], MESSAGES),
+    Case("TableBloatHigh", 60, bloat(0.21, 104_857_601), bloat(0.19, 104_857_601), MESSAGES,
+         bloat(0.21, 104_857_600)),
+    Case("TableBloatCritical", 30, bloat(0.31, 1_073_741_825), bloat(0.29, 1_073_741_825),
+         MESSAGES, bloat(0.31, 1_073_741_824)),
     Case("VacuumStale", 10,
          [gauge(f"pg_stat_user_tables_last_vacuum_age_seconds{{{TABLE}}}", 86_500)],
          [gauge(f"pg_stat_user_tables_last_vacuum_age_seconds{{{TABLE}}}", 86_300)], MESSAGES),
@@ -156,6 +164,7 @@ def alert_tests(case: Case) -> list[dict]:
     return [
         group(case.over, [(before, False), (after, True)]),
         group(case.under, [(after, False)]),
+        *([group(case.under_guard, [(after, False)])] if case.under_guard else []),
     ]
 
 

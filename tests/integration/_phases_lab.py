@@ -1,5 +1,5 @@
-"""Helpers of the Phase 2-4 and rollout tests: run a runbook, read its results, keep the
-test lab's flags (and indexes) in their seed state, count acknowledged sends vs rows."""
+"""Helpers of the tests that run runbooks on the test lab: run one and read its results,
+put the lab's flags and keyset indexes in a known state, count acknowledged sends vs rows."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from test_lab import metric_sum
 
 from rollbook.db import session
 from rollbook.flags import FlagStore
-from rollbook.phases import cache, pgbouncer, replica_routing
+from rollbook.phases import cache, indexes, pgbouncer, replica_routing
 from rollbook.phases.migration import index_builds
+from rollbook.phases.replica_wait import wait_for_replay
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = REPO / "params" / "lab.yaml"
@@ -28,12 +29,28 @@ def rollbook(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run([str(ROLLBOOK), *args], capture_output=True, text=True, timeout=timeout)
 
 
+def rollbook_run(notebook: str, params_file: Path, out: Path, *args: str):
+    """`rollbook run` of a repository notebook; the finished process."""
+    return rollbook("run", str(REPO / "notebooks" / notebook), "--params", str(params_file),
+                    "--output-dir", str(out), *args)  # fmt: skip
+
+
 def run_phase(notebook: str, out: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
     """`rollbook run` a repository notebook on the lab params; process and results.json."""
-    done = rollbook("run", str(REPO / "notebooks" / notebook), "--params", str(PARAMS),
-                    "--output-dir", str(out), *args)  # fmt: skip
+    done = rollbook_run(notebook, PARAMS, out, *args)
     results = sorted(out.glob("*/results.json"), key=lambda p: p.stat().st_mtime)[-1]
     return done, json.loads(results.read_text())
+
+
+def dry_run_phase(notebook: str, params, out: Path, ramps: int, unchanged=lambda: None) -> dict:
+    """A phase runbook's dry run: it passes, plans `ramps` ramps and changes no flag (nor
+    what `unchanged()` reads); its results."""
+    before = flag_state(params), unchanged()
+    done, results = run_phase(notebook, out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (flag_state(params), unchanged()) == before
+    assert [r["outcome"] for r in results["data"]["ramps"]["ramps"]] == ["dry run"] * ramps
+    return results
 
 
 def checks_by_name(results: dict) -> dict[str, dict]:
@@ -71,6 +88,16 @@ def drop_keyset_indexes(lab) -> None:
     with lab.primary.connect() as conn:
         for build in index_builds():
             conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(build.name)))
+
+
+def build_keyset_indexes(params) -> None:
+    """The Phase 1 indexes, built and analysed with its library, replayed on the replica."""
+    applying = params.model_copy(
+        update={"safety": params.safety.model_copy(update={"apply": True})}
+    )
+    indexes.apply(applying, indexes.plan_of_work(applying), gates=[])
+    indexes.analyze_tables(applying, index_builds())
+    wait_for_replay(params, 60)
 
 
 class SendLedger:

@@ -1,6 +1,6 @@
 """Canary ramps on the lab with the workload running: a healthy ramp is promoted, each of
 the five triggers rolls a faulty ramp back (verified), thin traffic pauses, and no
-acknowledged send is lost across a rollback.
+acknowledged send is lost across any of the rollbacks.
 
 Faults are injected from the controller's progress callback at the first health check of
 the second step, so they land mid-ramp at a known time. Short intervals (check every 3 s,
@@ -172,7 +172,9 @@ def test_error_fault_rolls_back_on_error_rate(canary_params, quiet, primary, no_
     no_send_lost()
 
 
-def test_latency_fault_rolls_back_on_the_judge_or_the_slo(canary_params, quiet, primary):
+def test_latency_fault_rolls_back_on_the_judge_or_the_slo(
+    canary_params, quiet, primary, no_send_lost
+):
     quiet("cache.history", 0)
     injector = Injector(lambda: quiet("fault.history.latency_ms", 3000))
     _, result = ramp(
@@ -181,9 +183,10 @@ def test_latency_fault_rolls_back_on_the_judge_or_the_slo(canary_params, quiet, 
     assert result.trigger in ("canary_worse", "latency_slo"), result.reason
     keys = {"canary_worse": ["p_value", "effect"], "latency_slo": ["canary_p95_seconds"]}
     assert_rolled_back(result, injector, result.trigger, 0, primary, keys[result.trigger])
+    no_send_lost()
 
 
-def test_redis_outage_rolls_back_on_cache_errors(canary_params, quiet, primary, lab):
+def test_redis_outage_rolls_back_on_cache_errors(canary_params, quiet, primary, lab, no_send_lost):
     quiet("cache.history", 0)
     redis = next(s for s in lab.services if s.name == "redis")
     injector = Injector(redis.stop)
@@ -193,6 +196,7 @@ def test_redis_outage_rolls_back_on_cache_errors(canary_params, quiet, primary, 
         lab.up(lambda message: None)
     assert_rolled_back(result, injector, "error_rate", 0, primary, ["cache_error_ratio"])
     assert result.observed["error_rate"]["cache_error_ratio"] > 0.01
+    no_send_lost()
 
 
 def test_replica_lag_rolls_back_and_recovers_once_replay_resumes(

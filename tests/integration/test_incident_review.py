@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _validation_lab import rollbook_run, rolled_back, rolled_out
+from _phases_lab import rollbook_run
 
 from rollbook.archive.offline import rendered_chart_count
 from rollbook.prom.client import PromClient
@@ -36,10 +36,10 @@ def wait_for_alert(params, name: str, timeout: float = 240) -> bool:
 
 
 @pytest.fixture(scope="module")
-def fault(lab, lab_params, tmp_path_factory):
-    """Replay paused on the replica until the breaker alert fires; a validation run inside."""
-    out = tmp_path_factory.mktemp("incident-archive")
-    rolled_out(lab, lab_params, LAB_PARAMS, out)
+def fault(lab, lab_params, rollout):
+    """On the rolled-out lab, replay paused on the replica until the breaker alert fires;
+    a validation run inside."""
+    out = rollout.output_dir
     began = datetime.now(UTC)
     with lab.replica.connect() as conn:
         conn.execute("SELECT pg_wal_replay_pause()")
@@ -62,8 +62,7 @@ def fault(lab, lab_params, tmp_path_factory):
         "-p",
         f"alert={ALERT}",
     )
-    yield {"validation": validation, "fired": fired, "review": review}
-    rolled_back(lab, lab_params)
+    return {"validation": validation, "fired": fired, "review": review}
 
 
 def test_validation_fails_on_replica_staleness_during_the_fault(fault):

@@ -4,7 +4,7 @@ no flag changes and no probe row is written. (`--apply` is tested by test_rollou
 from __future__ import annotations
 
 import pytest
-from _phases_lab import checks_by_name, flag_state, reset_flags, run_phase, seed_flags  # noqa: F401
+from _phases_lab import checks_by_name, dry_run_phase, seed_flags  # noqa: F401
 
 from rollbook.db import session
 
@@ -21,8 +21,7 @@ def probe_rows(params) -> int | None:
 
 @pytest.mark.usefixtures("seed_flags")
 def test_dry_run_changes_no_flag(lab_params, tmp_path):
-    before = flag_state(lab_params), probe_rows(lab_params)
-    done, results = run_phase(NOTEBOOK, tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert (flag_state(lab_params), probe_rows(lab_params)) == before
+    results = dry_run_phase(
+        NOTEBOOK, lab_params, tmp_path, ramps=2, unchanged=lambda: probe_rows(lab_params)
+    )
     assert checks_by_name(results)[STALE]["required"] is False

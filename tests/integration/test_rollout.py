@@ -3,68 +3,31 @@ Phases 1-4 pass in order through the runner (exit 0), every archived run is prin
 rollout flag is promoted to 100 %, each phase's own checks hold (pool, cache correctness,
 stale reads, replica routing) and no acknowledged send is lost across the rollout.
 
-The expensive test (about 5 minutes): it is also where each phase's `--apply` is tested;
-the test_phase<N>_* files test the dry runs.
+The rollout is the session's shared one (`_rollout`, about 5 minutes): it is also where
+each phase's `--apply` is tested; the test_phase<N>_* files test the dry runs.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import pytest
-from _phases_lab import (
-    PARAMS,
-    PHASE_FLAGS,
-    SendLedger,
-    checks_by_name,
-    drop_keyset_indexes,
-    flag_state,
-    reset_flags,
-    rollbook,
-)
+from _phases_lab import PHASE_FLAGS, checks_by_name
 
 from rollbook.phases.rollout import ROLLOUT_RUNBOOKS
 
 RUNBOOKS = [name.removesuffix(".ipynb") for name in ROLLOUT_RUNBOOKS]
 
 
-@pytest.fixture(scope="module")
-def rollout(lab, lab_params, tmp_path_factory):
-    """One applied rollout from the seed state; flags and indexes back to it afterwards."""
-    out = tmp_path_factory.mktemp("rollout")
-    lab.wait_for_monitoring()  # the preflight's baseline needs scraped history
-    reset_flags(lab_params)
-    drop_keyset_indexes(lab)
-    try:
-        with SendLedger(lab, lab_params) as sends:
-            done = rollbook("rollout", "--params", str(PARAMS), "--apply",
-                            "--output-dir", str(out))  # fmt: skip
-        flags, _ = flag_state(lab_params)
-    finally:
-        reset_flags(lab_params)
-        drop_keyset_indexes(lab)
-    run_dirs = [Path(line.split(":", 1)[1].strip()) for line in done.stdout.splitlines()
-                if line.strip().startswith("run folder:")]  # fmt: skip
-    results = {}
-    for run_dir in run_dirs:
-        run = json.loads((run_dir / "results.json").read_text())
-        results[run["runbook"]] = run
-    return done, sends, flags, results, run_dirs
-
-
 def test_every_runbook_passes_in_order(rollout):
-    done, _, _, results, run_dirs = rollout
+    done, results = rollout.done, rollout.results
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "rollout complete: 5 runbooks passed" in done.stdout
     assert list(results) == RUNBOOKS
     assert all(r["verdict"] == "passed" and r["apply"] for r in results.values())
-    assert all((d / "report.html").is_file() for d in run_dirs)
+    assert all((d / "report.html").is_file() for d in rollout.run_dirs)
 
 
 def test_every_flag_promoted_and_no_send_lost(rollout):
-    _, sends, flags, results, _ = rollout
-    assert flags == {flag: 100.0 for flag in PHASE_FLAGS}
+    sends, results = rollout.sends, rollout.results
+    assert rollout.flags == {flag: 100.0 for flag in PHASE_FLAGS}
     ramped = [(r["flag"], r["outcome"]) for n in RUNBOOKS[2:]
               for r in results[n]["data"]["ramps"]["ramps"]]  # fmt: skip
     assert ramped == [(flag, "promoted") for flag in PHASE_FLAGS]
@@ -72,7 +35,7 @@ def test_every_flag_promoted_and_no_send_lost(rollout):
 
 
 def test_each_phase_checks_what_it_is_for(rollout):
-    _, _, _, results, _ = rollout
+    results = rollout.results
     phase2 = checks_by_name(results["02_phase2_pgbouncer"])
     assert phase2["PgBouncer pool saturation during the ramps"]["observed"] <= 0.9
     phase3 = checks_by_name(results["03_phase3_redis_cache"])

@@ -1,5 +1,6 @@
-"""The post-rollout validation on the test lab after the rollout: it passes, and each
-injected regression makes it fail with a clear finding (then the lab is put back)."""
+"""The post-rollout validation on the test lab after the session's `rollbook rollout
+--apply`: it passes, and each injected regression makes it fail with a clear finding
+(then the lab is put back)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _validation_lab import build_indexes, rollbook_run, rolled_back, rolled_out
+from _phases_lab import build_keyset_indexes, rollbook_run
 from psycopg import sql
+from test_lab import flags  # noqa: F401  (fixture)
 
 from rollbook.config import load_params
 from rollbook.lab.workload.chat import history_key
@@ -21,11 +23,10 @@ NOTEBOOK = "05_post_rollout_validation.ipynb"
 
 
 @pytest.fixture(scope="module")
-def rollout(lab, lab_params, tmp_path_factory):
-    out = tmp_path_factory.mktemp("validation-archive")
-    rolled_out(lab, lab_params, LAB_PARAMS, out)
-    yield out
-    rolled_back(lab, lab_params)
+def archive(rollout) -> Path:
+    """The archive of the rollout: its preflight baseline and Phase 1 plans."""
+    assert rollout.done.returncode == 0, "the rollout failed: see test_rollout"
+    return rollout.output_dir
 
 
 def params_copy(tmp_path: Path, edit) -> Path:
@@ -45,8 +46,8 @@ def failing(result: dict) -> dict[str, str]:
     return {c["name"]: c["detail"] for c in result["checks"] if c["name"] in result["failing"]}
 
 
-def test_validation_passes_after_the_rollout(rollout):
-    done = rollbook_run(NOTEBOOK, LAB_PARAMS, rollout)
+def test_validation_passes_after_the_rollout(archive):
+    done = rollbook_run(NOTEBOOK, LAB_PARAMS, archive)
     assert done.returncode == 0, done.stdout[-3000:]
     checks = {c["name"]: c for c in results(done)["checks"]}
     ratio = next(c for n, c in checks.items() if n.startswith("Primary tuples read: now"))
@@ -54,7 +55,7 @@ def test_validation_passes_after_the_rollout(rollout):
     assert checks["pagination: rows missing or repeated"]["observed"] == 0
 
 
-def test_broken_keyset_query_fails_pagination(rollout, lab_params):
+def test_broken_keyset_query_fails_pagination(archive, lab_params, tmp_path):
     def cursor_the_wrong_way(data):
         query = data["queries"]["history_next_page"]
         query["sql"] = query["sql"].replace(
@@ -64,7 +65,7 @@ def test_broken_keyset_query_fails_pagination(rollout, lab_params):
         )
 
     broken = load_params(
-        params_copy(rollout, cursor_the_wrong_way), {"lab.dir": str(lab_params.lab.dir)}
+        params_copy(tmp_path, cursor_the_wrong_way), {"lab.dir": str(lab_params.lab.dir)}
     )
     section = correctness.pagination(broken)
     checks = {c.name: c for c in section.checks}
@@ -73,7 +74,7 @@ def test_broken_keyset_query_fails_pagination(rollout, lab_params):
     assert checks["pagination: same order as a full ordered scan"].status.value == "fail"
 
 
-def test_corrupted_cache_entry_is_found(rollout, lab, lab_params):
+def test_corrupted_cache_entry_is_found(archive, lab, lab_params):
     with lab.primary.connect() as conn:
         # the last conversation: a quiet one, no send invalidates it during the test
         conversation = conn.execute("SELECT max(conversation_id) FROM messages").fetchone()[0]
@@ -96,8 +97,11 @@ def test_corrupted_cache_entry_is_found(rollout, lab, lab_params):
     assert f"{history_key(conversation)} first" in check.detail
 
 
-def test_dropped_keyset_index_fails_plan_regression(rollout, lab, lab_params):
-    fast = params_copy(rollout, lambda d: d["validation"].update(pagination_max_rows=200))
+def test_dropped_keyset_index_fails_plan_regression(archive, lab, lab_params, tmp_path, flags):  # noqa: F811
+    fast = params_copy(tmp_path, lambda d: d["validation"].update(pagination_max_rows=200))
+    # history without its index scans the whole table: at the lab's full rate that
+    # saturates both cores for minutes, so the regression runs under light traffic
+    flags("workload.rate.history", 2)
     with lab.primary.connect() as conn:
         conn.autocommit = True
         conn.execute(
@@ -106,9 +110,9 @@ def test_dropped_keyset_index_fails_plan_regression(rollout, lab, lab_params):
             )
         )
     try:
-        done = rollbook_run(NOTEBOOK, fast, rollout)
+        done = rollbook_run(NOTEBOOK, fast, archive)
     finally:
-        build_indexes(lab_params)
+        build_keyset_indexes(lab_params)
     assert done.returncode == 1
     blocking = failing(results(done))
     assert "primary: history_first_page: uses index: messages_conversation_keyset_idx" in blocking

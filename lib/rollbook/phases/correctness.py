@@ -4,7 +4,7 @@
   compare with one full ordered scan of the same snapshot (gaps, duplicates, order).
 - `cache_entries`: sample the service's cached history pages and conversation lists in
   Redis and compare each with what the database returns now.
-- `replica_staleness`: write a marker row on the primary and time until the replica sees it.
+- `replica_staleness`: write a probe row on the primary and time until the replica shows it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +30,7 @@ from rollbook.lab.workload.chat import (
     history_key,
 )
 from rollbook.phases.preflight import Section, redis_client
+from rollbook.phases.staleness import probe_seconds
 from rollbook.verdict import compare, expect
 
 # The next-page query's cursor parameters (see params `queries.history_next_page`).
@@ -254,24 +254,10 @@ def cache_entries(params: Params, sample_size: int | None = None) -> Section:
 
 # -- replica ------------------------------------------------------------------------------
 
-PROBE_SCHEMA = """
-CREATE SCHEMA IF NOT EXISTS rollbook;
-CREATE TABLE IF NOT EXISTS rollbook.validation_probe (
-    probe text PRIMARY KEY, token text NOT NULL, written_at timestamptz NOT NULL DEFAULT now()
-)
-"""
-WRITE_MARKER = """
-INSERT INTO rollbook.validation_probe (probe, token) VALUES ('validation', %s)
-ON CONFLICT (probe) DO UPDATE SET token = EXCLUDED.token, written_at = now()
-"""
-READ_MARKER = "SELECT token FROM rollbook.validation_probe WHERE probe = 'validation'"
-
 
 def replica_staleness(params: Params, threshold_seconds: float | None = None) -> Section:
-    """Write a marker on the primary and poll the replica until it shows it (or threshold x2).
-
-    The one write of the validation: a single row in `rollbook.validation_probe`.
-    """
+    """Write a probe row on the primary and poll the replica until it shows it (or
+    threshold x2). The one write of the validation: a probe row, deleted afterwards."""
     threshold = threshold_seconds or params.validation.max_replica_staleness_seconds
     if params.replica is None:
         check = compare(
@@ -284,24 +270,11 @@ def replica_staleness(params: Params, threshold_seconds: float | None = None) ->
             detail="no `replica` in params",
         )
         return Section(pd.DataFrame(), [check])
-    token = uuid.uuid4().hex
-    with session(params.primary, params.safety, purpose="validation:marker") as conn:
-        conn.execute(PROBE_SCHEMA)
-        conn.execute(WRITE_MARKER, (token,))
-    began = time.monotonic()
-    seen = None
-    with session(
-        params.replica, params.safety, purpose="validation:marker", read_only=True
-    ) as conn:
-        while time.monotonic() - began < 2 * threshold:
-            row = conn.execute("SELECT to_regclass('rollbook.validation_probe')").fetchone()
-            if row[0] is not None and conn.execute(READ_MARKER).fetchone() == (token,):
-                seen = time.monotonic() - began
-                break
-            time.sleep(0.05)
-    observed = seen if seen is not None else 2 * threshold
-    detail = "seen" if seen is not None else f"not visible after {2 * threshold:g} s"
-    table = pd.DataFrame({"marker": [token], "visible after (s)": [seen]})
+    timeout = 2 * threshold
+    (seen,) = probe_seconds(params, "validation:marker", timeout_seconds=timeout)
+    observed = seen if seen is not None else timeout
+    detail = "seen" if seen is not None else f"not visible after {timeout:g} s"
+    table = pd.DataFrame({"probe": ["rollbook.replica_probe"], "visible after (s)": [seen]})
     check = compare(
         "replica staleness: marker visible on the replica after",
         observed,

@@ -10,9 +10,6 @@ and measures how long until a read on the replica sees it.
 from __future__ import annotations
 
 import os
-import time
-import uuid
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +24,7 @@ from rollbook.phases.indexes import Preconditions
 from rollbook.phases.preflight import Section
 from rollbook.phases.ramps import Observed
 from rollbook.phases.replica_wait import wait_for_replay
+from rollbook.phases.staleness import probe_seconds
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient, PrometheusError
 from rollbook.prom.slo import summarise
@@ -43,15 +41,6 @@ SERIES = [
     LOAD_CONCEPT,
     "latency_p95_by_endpoint_seconds",
 ]
-PROBE_TABLE = """
-CREATE TABLE IF NOT EXISTS rollbook.replica_probe (
-    probe_id   text PRIMARY KEY,
-    written_at timestamptz NOT NULL
-)"""
-PROBE_WRITE = """
-INSERT INTO rollbook.replica_probe AS p (probe_id, written_at) VALUES (%s, clock_timestamp())
-ON CONFLICT (probe_id) DO UPDATE SET written_at = EXCLUDED.written_at RETURNING written_at"""
-PROBE_READ = "SELECT written_at FROM rollbook.replica_probe WHERE probe_id = %s"
 
 
 def during_ramps(max_lag_seconds: float) -> list[Observed]:
@@ -129,30 +118,12 @@ def stale_reads(
         seconds = replay.waited_seconds if replay.caught_up else None
         table = pd.DataFrame([{"sample": "WAL replay", "seconds": seconds}])
         return Section(table, [_staleness_check(table, max_lag, "WAL replay (dry run)", False)])
-    probe_id = f"rollbook-{uuid.uuid4().hex[:12]}"
-    rows = []
-    with (
-        session(params.primary, params.safety, purpose="stale-read probe") as primary,
-        session(params.replica, params.safety, purpose="stale-read probe") as replica,
-    ):
-        primary.execute(PROBE_TABLE)
-        for sample in range(samples):
-            written_at = primary.execute(PROBE_WRITE, (probe_id,)).fetchone()[0]
-            rows.append({"sample": sample + 1, "seconds": _seen(replica, probe_id, written_at,
-                                                                timeout_seconds)})  # fmt: skip
-        primary.execute("DELETE FROM rollbook.replica_probe WHERE probe_id = %s", (probe_id,))
+    seen = probe_seconds(
+        params, "stale-read probe", samples=samples, timeout_seconds=timeout_seconds
+    )
+    rows = [{"sample": n, "seconds": seconds} for n, seconds in enumerate(seen, 1)]
     table = pd.DataFrame(rows, columns=["sample", "seconds"])
     return Section(table, [_staleness_check(table, max_lag, f"{samples} probe writes", True)])
-
-
-def _seen(replica, probe_id: str, written_at: datetime, timeout: float) -> float | None:
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        row = replica.execute(PROBE_READ, (probe_id,)).fetchone()
-        if row is not None and row[0] >= written_at:
-            return time.monotonic() - began
-        time.sleep(0.005)
-    return None
 
 
 def _staleness_check(table: pd.DataFrame, max_lag: float, what: str, required: bool) -> Check:

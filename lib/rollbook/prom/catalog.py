@@ -403,6 +403,15 @@ def _vacuum_and_queries() -> list[Concept]:
             description="share of the table's pages not needed for its live rows (estimate)",
             legend="{{relname}}",
         ),
+        _gauge(
+            "table_bloat_bytes",
+            "Table bloat size (estimate)",
+            f"max by (relname) (pg_table_bloat_wasted_bytes{{{PRIMARY}}})",
+            "bytes",
+            "vacuum",
+            description="bytes of the table's pages not needed for its live rows (estimate)",
+            legend="{{relname}}",
+        ),
         Concept(
             "statement_mean_time_seconds",
             "Statement mean execution time",

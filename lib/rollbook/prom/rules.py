@@ -44,14 +44,36 @@ def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+def readable(value: float, unit: str) -> str:
+    """A threshold for people: bytes in binary units (1 GiB), anything else as `%g unit`."""
+    if unit == "bytes":
+        for power, prefix in ((3, "Gi"), (2, "Mi"), (1, "Ki")):
+            if value >= 1024**power:
+                return f"{value / 1024**power:g} {prefix}B"
+    return f"{value:g} {unit}"
+
+
 def slo_threshold(name: str) -> float:
     """The default SLO threshold of a concept (defined once, in `DEFAULT_SLOS`)."""
     return next(s.threshold for s in DEFAULT_SLOS if s.concept == name)
 
 
 @dataclass(frozen=True)
+class Guard:
+    """A second condition an alert needs (`concept op threshold`, same labels), e.g. a
+    minimum size so a small table's high bloat ratio does not page anyone."""
+
+    concept: str
+    op: str
+    threshold: float
+
+    def expr(self) -> str:
+        return f"({concept(self.concept).query(RULE_RANGE)}) {self.op} {number(self.threshold)}"
+
+
+@dataclass(frozen=True)
 class Alert:
-    """Fire when `concept op threshold` holds for `for_`."""
+    """Fire when `concept op threshold` (and the guard, if any) holds for `for_`."""
 
     name: str
     concept: str
@@ -61,6 +83,7 @@ class Alert:
     severity: str
     summary: str
     runbook: str | None = None  # default: RUNBOOKS of the concept's group
+    guard: Guard | None = None
 
     @property
     def runbook_url(self) -> str:
@@ -72,13 +95,21 @@ class Alert:
 
     @property
     def expr(self) -> str:
-        return f"({self.measure.query(RULE_RANGE)}) {self.op} {number(self.threshold)}"
+        own = f"({self.measure.query(RULE_RANGE)}) {self.op} {number(self.threshold)}"
+        return own if self.guard is None else f"{own} and {self.guard.expr()}"
 
     def rule(self) -> dict:
         measure = self.measure
         fmt = _HUMANIZE.get(measure.unit, "humanize")
         # the legend ("{{relname}}") names the series; in an alert it reads its labels
         labels = measure.legend.replace("{{", "{{ $labels.").replace("}}", " }}")
+        guard = self.guard
+        also = (
+            ""
+            if guard is None
+            else f" and {concept(guard.concept).title.lower()} {guard.op} "
+            + readable(guard.threshold, concept(guard.concept).unit)
+        )
         return {
             "alert": self.name,
             "expr": self.expr,
@@ -88,7 +119,7 @@ class Alert:
                 "summary": self.summary,
                 "description": (
                     f"{measure.title} {labels}".rstrip() + f" is {{{{ $value | {fmt} }}}} "
-                    f"({self.op} {self.threshold:g} {measure.unit} for {self.for_})."
+                    f"({self.op} {self.threshold:g} {measure.unit}{also} for {self.for_})."
                 ),
                 "runbook_url": self.runbook_url,
             },
@@ -136,9 +167,10 @@ ALERTS: dict[str, list[Alert]] = {
     ],
     "rollbook-vacuum": [
         Alert("TableBloatHigh", "table_bloat_ratio", ">", 0.2, "1h", "warning",
-              "Table bloat above 20 %"),
+              "Table bloat above 20 % and 100 MiB",
+              guard=Guard("table_bloat_bytes", ">", 100 * 2**20)),
         Alert("TableBloatCritical", "table_bloat_ratio", ">", 0.3, "30m", "critical",
-              "Table bloat above 30 %"),
+              "Table bloat above 30 % and 1 GiB", guard=Guard("table_bloat_bytes", ">", 2**30)),
         Alert("VacuumStale", "last_autovacuum_age_seconds", ">", 86400, "10m", "warning",
               "Table not vacuumed for 24 h"),
         Alert("DeadTuplesHigh", "dead_tuples", ">", 100_000, "15m", "warning",
