@@ -13,6 +13,7 @@ import pytest
 
 from rollbook.config import Params, load_params
 from rollbook.lab.stack import Lab
+from rollbook.phases.slo_dashboard import SloDashboard
 from rollbook.phases.validation import firing_alerts
 from rollbook.prom.client import PromClient
 
@@ -81,9 +82,21 @@ def pytest_collection_modifyitems(session, config, items) -> None:
 
 # nbval executes the runbooks as a DBA would after the rollout: the archive holds its
 # passed runs (the preflight baseline, Phase 1's plans), the indexes exist, the flags are
-# at 100 % and traffic has run on the new paths since; no critical alert fires.
-QUIET_TIMEOUT_SECONDS = 240
+# at 100 % and traffic has run on the new paths since. As a DBA would wait for a green
+# dashboard, wait until no critical alert fires and the SLOs hold over the SLO dashboard's
+# default window (the seed-state tests before inject faults; their traces must age out).
+SLO_DASHBOARD_WINDOW = "last 5m"  # notebooks/slo_dashboard.ipynb's default
+HEALTHY_TIMEOUT_SECONDS = 360
 _post_rollout: list[bool] = []
+
+
+def _unhealthy(params: Params, client: PromClient) -> list[str]:
+    """Why the lab is not healthy now (no reasons: healthy)."""
+    checks = [
+        *firing_alerts(params, client).checks,
+        *SloDashboard(params, SLO_DASHBOARD_WINDOW, client=client).slo_checks(),
+    ]
+    return [f"{c.name}: {c.status.value} ({c.detail})" for c in checks if c.status.value != "pass"]
 
 
 def _bring_lab_to_post_rollout_state() -> None:
@@ -92,10 +105,10 @@ def _bring_lab_to_post_rollout_state() -> None:
     rollout = rolled_out(lab, params)
     assert rollout.done.returncode == 0, f"the rollout before the notebooks: {rollout.done.stdout}"
     client = PromClient.from_params(params)
-    deadline = time.monotonic() + QUIET_TIMEOUT_SECONDS
-    while (alerts := firing_alerts(params, client).checks[0]).status.value != "pass":
-        assert time.monotonic() < deadline, f"alerts still firing: {alerts.detail}"
-        time.sleep(5)
+    deadline = time.monotonic() + HEALTHY_TIMEOUT_SECONDS
+    while reasons := _unhealthy(params, client):
+        assert time.monotonic() < deadline, "the lab is not healthy: " + "; ".join(reasons)
+        time.sleep(10)
 
 
 def pytest_runtest_setup(item) -> None:

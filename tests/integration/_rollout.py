@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from _phases_lab import PARAMS, SendLedger, drop_keyset_indexes, flag_state, reset_flags, rollbook
 
 from rollbook.archive.layout import default_output_dir
-
-SETTLE_SECONDS = 45
 
 
 @dataclass(frozen=True)
@@ -48,9 +45,6 @@ def _apply(lab, params) -> Rollout:
     with SendLedger(lab, params) as sends:
         done = rollbook("rollout", "--params", str(PARAMS), "--apply", "--output-dir", str(out))
     flags, _ = flag_state(params)
-    # The validation judges from the last flag change (the ledger's, just now): give it
-    # traffic on the new paths to judge, as a nightly run after a rollout would have.
-    time.sleep(SETTLE_SECONDS)
     run_dirs = [Path(line.split(":", 1)[1].strip()) for line in done.stdout.splitlines()
                 if line.strip().startswith("run folder:")]  # fmt: skip
     results = {}

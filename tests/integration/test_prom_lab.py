@@ -76,7 +76,7 @@ def wait_for_data(prom: PromClient, queries: dict[str, str]) -> list[str]:
 
 def test_every_catalog_concept_returns_data(prom, every_path_on):
     queries = {name: c.query("1m") for name, c in concepts().items()}
-    assert len(queries) == 47
+    assert len(queries) == 48
     assert wait_for_data(prom, queries) == []
 
 

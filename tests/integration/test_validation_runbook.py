@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,17 +17,23 @@ from test_lab import flags  # noqa: F401  (fixture)
 
 from rollbook.config import load_params
 from rollbook.lab.workload.chat import history_key
-from rollbook.phases import correctness
+from rollbook.phases import correctness, validation
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_PARAMS = REPO / "params" / "lab.yaml"
 NOTEBOOK = "05_post_rollout_validation.ipynb"
+MIN_WINDOW = timedelta(seconds=45)
 
 
 @pytest.fixture(scope="module")
-def archive(rollout) -> Path:
-    """The archive of the rollout: its preflight baseline and Phase 1 plans."""
+def archive(rollout, lab_params) -> Path:
+    """The archive of the rollout (its preflight baseline and Phase 1 plans), once the
+    validation has MIN_WINDOW of traffic since the last flag change to judge."""
     assert rollout.done.returncode == 0, "the rollout failed: see test_rollout"
+    now = datetime.now(UTC)
+    changed = validation.last_flag_change(lab_params, now - MIN_WINDOW)
+    if changed is not None:
+        time.sleep(max(0.0, (changed + MIN_WINDOW - now).total_seconds()))
     return rollout.output_dir
 
 
