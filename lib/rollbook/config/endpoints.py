@@ -4,10 +4,13 @@ sections of the params (no dependency on the phases' own sections)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 
 from rollbook.config.base import Secret, Strict
+
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class LabRef(Strict):
@@ -22,7 +25,7 @@ class PostgresEndpoint(Strict):
     """A PostgreSQL server as libpq sees it (password only as a reference)."""
 
     host: str = "127.0.0.1"
-    port: int = Field(default=5432, ge=1, le=65535)
+    port: Port = 5432
     dbname: str
     user: str
     password: Secret = None
@@ -35,7 +38,7 @@ class PgBouncerEndpoint(Strict):
     """PgBouncer: the pooled database and the admin console."""
 
     host: str = "127.0.0.1"
-    port: int = Field(default=6432, ge=1, le=65535)
+    port: Port = 6432
     dbname: str
     admin_user: str
     admin_password: Secret = None
@@ -43,7 +46,7 @@ class PgBouncerEndpoint(Strict):
 
 class RedisEndpoint(Strict):
     host: str = "127.0.0.1"
-    port: int = Field(default=6379, ge=1, le=65535)
+    port: Port = 6379
     db: int = Field(default=0, ge=0)
     password: Secret = None
 
