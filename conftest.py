@@ -52,24 +52,30 @@ def test_lab() -> Lab:
 test_lab.__test__ = False  # a helper, not a test
 
 
-# Tests of the rolled-out lab come after every test of the seed state: the session's one
+# The session's order. Seed-state tests that inject faults into the workload's traffic
+# come first, so their errors have aged out of the SLO windows the notebooks judge. The
+# tests of the rolled-out lab come after every seed-state test: the session's one
 # `rollbook rollout --apply` happens before the first of them (test_rollout). The tests
-# that inject regressions and faults (validation, incident review) come after the
-# notebooks, so the runbooks nbval executes judge windows of clean post-rollout traffic.
+# that inject regressions and faults into the rolled-out lab (validation, incident review)
+# come after the notebooks, so the runbooks nbval executes judge clean post-rollout traffic.
+FIRST = ("test_workload.py", "test_canary_lab.py")
 AFTER_ROLLOUT = ("test_rollout.py",)
 AFTER_NOTEBOOKS = ("test_validation_runbook.py", "test_incident_review.py")
 
 
 def _order(item) -> tuple[int, int]:
-    """Seed-state tests, the rollout's, notebooks, injected faults, secret scan."""
+    """Faulty seed-state tests, other seed-state tests, the rollout's, notebooks, injected
+    regressions, secret scan."""
     path = Path(str(item.fspath))
     if item.name == LAST_TEST:
-        return (4, 0)
+        return (5, 0)
     if path.name in AFTER_NOTEBOOKS:
-        return (3, AFTER_NOTEBOOKS.index(path.name))
+        return (4, AFTER_NOTEBOOKS.index(path.name))
     if path.suffix == ".ipynb":
+        return (3, 0)
+    if path.name in AFTER_ROLLOUT:
         return (2, 0)
-    return (1, 0) if path.name in AFTER_ROLLOUT else (0, 0)
+    return (0, FIRST.index(path.name)) if path.name in FIRST else (1, 0)
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:

@@ -153,8 +153,10 @@ def assert_rolled_back(result, injector, trigger, previous, conn, observed_keys)
 
 def test_healthy_ramp_of_cache_history_is_promoted(canary_params, quiet, primary):
     quiet("cache.history", 0)  # restored to its prior value afterwards
+    # 10 % of 20 req/s: a 15 s window holds enough canary requests for the judge
+    steps = {"steps": [10, 25, 50, 100], "check_window": 15}
     params = canary_params.model_copy(
-        update={"canary": canary_params.canary.model_copy(update={"steps": [10, 25, 50, 100]})}
+        update={"canary": canary_params.canary.model_copy(update=steps)}
     )
     _, result = ramp(params, "cache.history", primary, RampProgress(live=False))
     assert result.outcome is Outcome.PROMOTED, result.reason
