@@ -15,9 +15,8 @@ from _phases_lab import build_keyset_indexes, rollbook_run
 from psycopg import sql
 from test_lab import flags  # noqa: F401  (fixture)
 
-from rollbook.config import load_params
 from rollbook.lab.workload.chat import history_key
-from rollbook.phases import correctness, validation
+from rollbook.phases import correctness, steady
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_PARAMS = REPO / "params" / "lab.yaml"
@@ -31,18 +30,25 @@ def archive(rollout, lab_params) -> Path:
     validation has MIN_WINDOW of traffic since the last flag change to judge."""
     assert rollout.done.returncode == 0, "the rollout failed: see test_rollout"
     now = datetime.now(UTC)
-    changed = validation.last_flag_change(lab_params, now - MIN_WINDOW)
+    changed = steady.last_flag_change(lab_params, now - MIN_WINDOW)
     if changed is not None:
         time.sleep(max(0.0, (changed + MIN_WINDOW - now).total_seconds()))
     return rollout.output_dir
 
 
-def params_copy(tmp_path: Path, edit) -> Path:
+def params_copy(tmp_path: Path, *edits) -> Path:
+    """params/lab.yaml with `edits` applied, in `tmp_path`."""
     data = yaml.safe_load(LAB_PARAMS.read_text())
-    edit(data)
+    for edit in edits:
+        edit(data)
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def fast(data: dict) -> None:
+    """A short pagination walk: these tests are about other findings."""
+    data["validation"]["pagination_max_rows"] = 200
 
 
 def results(done) -> dict:
@@ -63,7 +69,7 @@ def test_validation_passes_after_the_rollout(archive):
     assert checks["pagination: rows missing or repeated"]["observed"] == 0
 
 
-def test_broken_keyset_query_fails_pagination(archive, lab_params, tmp_path):
+def test_broken_keyset_query_fails_pagination(archive, tmp_path):
     def cursor_the_wrong_way(data):
         query = data["queries"]["history_next_page"]
         query["sql"] = query["sql"].replace(
@@ -72,17 +78,14 @@ def test_broken_keyset_query_fails_pagination(archive, lab_params, tmp_path):
             " OR (created_at = %(before_created_at)s AND id > %(before_id)s))",
         )
 
-    broken = load_params(
-        params_copy(tmp_path, cursor_the_wrong_way), {"lab.dir": str(lab_params.lab.dir)}
-    )
-    section = correctness.pagination(broken)
-    checks = {c.name: c for c in section.checks}
-    repeated = checks["pagination: rows missing or repeated"]
-    assert repeated.status.value == "fail" and repeated.observed > 0
-    assert checks["pagination: same order as a full ordered scan"].status.value == "fail"
+    done = rollbook_run(NOTEBOOK, params_copy(tmp_path, cursor_the_wrong_way, fast), archive)
+    assert done.returncode == 1, done.stdout[-3000:]
+    blocking = failing(results(done))
+    assert "pagination: rows missing or repeated" in blocking
+    assert "pagination: same order as a full ordered scan" in blocking
 
 
-def test_corrupted_cache_entry_is_found(archive, lab, lab_params):
+def test_corrupted_cache_entry_is_found(archive, lab, lab_params, tmp_path):
     with lab.primary.connect() as conn:
         # the last conversation: a quiet one, no send invalidates it during the test
         conversation = conn.execute("SELECT max(conversation_id) FROM messages").fetchone()[0]
@@ -96,17 +99,21 @@ def test_corrupted_cache_entry_is_found(archive, lab, lab_params):
     client = correctness.redis_client(lab_params)
     client.hset(history_key(conversation), "first", json.dumps(page))
     client.expire(history_key(conversation), 300)
+    every_entry = params_copy(
+        tmp_path, lambda d: d["validation"].update(cache_sample_size=100_000), fast
+    )
     try:
-        section = correctness.cache_entries(lab_params, sample_size=100_000)
+        done = rollbook_run(NOTEBOOK, every_entry, archive)
     finally:
         client.delete(history_key(conversation))
-    check = section.checks[0]
-    assert check.status.value == "fail" and check.observed >= 1
-    assert f"{history_key(conversation)} first" in check.detail
+    assert done.returncode == 1, done.stdout[-3000:]
+    blocking = failing(results(done))
+    mismatch = blocking["cache: sampled entries that differ from the database"]
+    assert f"{history_key(conversation)} first" in mismatch
 
 
 def test_dropped_keyset_index_fails_plan_regression(archive, lab, lab_params, tmp_path, flags):  # noqa: F811
-    fast = params_copy(tmp_path, lambda d: d["validation"].update(pagination_max_rows=200))
+    fast_copy = params_copy(tmp_path, fast)
     # history without its index scans the whole table: at the lab's full rate that
     # saturates both cores for minutes, so the regression runs under light traffic
     flags("workload.rate.history", 2)
@@ -118,7 +125,7 @@ def test_dropped_keyset_index_fails_plan_regression(archive, lab, lab_params, tm
             )
         )
     try:
-        done = rollbook_run(NOTEBOOK, fast, archive)
+        done = rollbook_run(NOTEBOOK, fast_copy, archive)
     finally:
         build_keyset_indexes(lab_params)
     assert done.returncode == 1

@@ -13,10 +13,10 @@ import requests
 from rollbook.config import Params
 from rollbook.db import pgbouncer_console, session
 from rollbook.phases.migration import KEYSET_MIGRATION, index_builds
+from rollbook.phases.steady import steady_window
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient
 from rollbook.prom.slo import summarise
-from rollbook.prom.window import last
 from rollbook.verdict import Check, compare, expect
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -315,10 +315,11 @@ BASELINE_OPTIONAL = ("cache_hit_ratio", "replica_lag_seconds")
 def baseline(params: Params, window: str = "10m") -> Section:
     """The SLO metrics before the rollout, for later phases to compare against.
 
-    A concept without data is recorded as missing (`no data`), not as zero.
+    A concept without data is recorded as missing (`no data`), not as zero. The window is
+    the steady one: no earlier than the first data and the last flag change.
     """
     client = PromClient.from_params(params)
-    span = last(window)
+    span = steady_window(params, client, window)
     overrides = params.monitoring.queries
     rows = []
     for name in BASELINE_REQUIRED + BASELINE_OPTIONAL:

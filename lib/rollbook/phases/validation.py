@@ -9,7 +9,6 @@ baseline, Phase 1's plans) are `no data`, not required, when nothing is archived
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,16 +16,16 @@ import pandas as pd
 from rollbook.archive import list_runs, load_run
 from rollbook.archive.layout import RUN_DIR_ENV, default_output_dir
 from rollbook.config import Params
-from rollbook.db import pgbouncer_console, session
+from rollbook.db import pgbouncer_console
 from rollbook.explain.analysis import Analysis
-from rollbook.flags import FlagStore
 from rollbook.phases import indexes
 from rollbook.phases.plan_archive import ArchivedPlans, shape_checks
 from rollbook.phases.preflight import Section
+from rollbook.phases.steady import steady_window
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient
-from rollbook.prom.slo import check_slos, summarise, with_data
-from rollbook.prom.window import Window, last
+from rollbook.prom.slo import check_slos, summarise
+from rollbook.prom.window import Window
 from rollbook.verdict import compare
 
 PREFLIGHT_RUNBOOK = "00_preflight"
@@ -39,21 +38,9 @@ def archive_dir() -> Path:
     return Path(run_dir).parent if run_dir else default_output_dir()
 
 
-def last_flag_change(params: Params, since: datetime) -> datetime | None:
-    """When a feature flag last changed after `since` (None: no change, or no flag table)."""
-    with session(params.primary, params.safety, purpose="validation", read_only=True) as conn:
-        if conn.execute("SELECT to_regclass('rollbook.flag_audit')").fetchone()[0] is None:
-            return None
-        history = FlagStore(conn).history(since=since)
-    return None if history.empty else history["changed_at"].max().to_pydatetime()
-
-
 def slo_window(params: Params, client: PromClient, window: str | None = None) -> Window:
-    """The validation window ending now: it starts at the latest of `window` ago, the first
-    data Prometheus holds and the last flag change (the rollout itself is not judged)."""
-    span = with_data(client, last(window or params.validation.window))
-    changed = last_flag_change(params, span.start)
-    return Window(changed, span.end) if changed and changed < span.end else span
+    """The validation's steady window ending now (the rollout itself is not judged)."""
+    return steady_window(params, client, window or params.validation.window)
 
 
 def success_criteria(params: Params, client: PromClient, window: Window) -> Section:

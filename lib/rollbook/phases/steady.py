@@ -1,0 +1,33 @@
+"""The steady window: traffic since the system last changed, as Prometheus holds it.
+
+A window ending now starts at the latest of: its requested length ago, the first data
+Prometheus holds (a lab just started) and the last feature-flag change (a flag flipped
+inside the window would blur the result). The preflight baseline and the post-rollout
+validation both judge over it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rollbook.config import Params
+from rollbook.db import session
+from rollbook.flags import FlagStore
+from rollbook.prom.client import PromClient
+from rollbook.prom.slo import with_data
+from rollbook.prom.window import Window, last
+
+
+def last_flag_change(params: Params, since: datetime) -> datetime | None:
+    """When a feature flag last changed after `since` (None: no change, or no flag table)."""
+    with session(params.primary, params.safety, purpose="flag history", read_only=True) as conn:
+        if conn.execute("SELECT to_regclass('rollbook.flag_audit')").fetchone()[0] is None:
+            return None
+        history = FlagStore(conn).history(since=since)
+    return None if history.empty else history["changed_at"].max().to_pydatetime()
+
+
+def steady_window(params: Params, client: PromClient, window: str) -> Window:
+    """`window` ending now, from the first data and no earlier than the last flag change."""
+    span = with_data(client, last(window))
+    changed = last_flag_change(params, span.start)
+    return Window(changed, span.end) if changed and changed < span.end else span
