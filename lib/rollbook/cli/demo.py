@@ -18,7 +18,7 @@ from rollbook.phases import cache, pgbouncer, replica_routing
 REPO = Path(__file__).resolve().parents[3]
 LAB_PARAMS = REPO / "params" / "lab.yaml"
 ROLLOUT_FLAGS = (*pgbouncer.FLAGS, *cache.FLAGS, *replica_routing.FLAGS)
-BASELINE_SECONDS = 30
+BASELINE_SECONDS = 65  # over preflight.BASELINE_MIN_STEADY: a baseline of the seed state
 
 
 def back_to_seed_flags(lab: Lab) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -312,14 +313,18 @@ BASELINE_REQUIRED = (
 BASELINE_OPTIONAL = ("cache_hit_ratio", "replica_lag_seconds")
 
 
+BASELINE_MIN_STEADY = timedelta(seconds=60)
+
+
 def baseline(params: Params, window: str = "10m") -> Section:
     """The SLO metrics before the rollout, for later phases to compare against.
 
     A concept without data is recorded as missing (`no data`), not as zero. The window is
-    the steady one: no earlier than the first data and the last flag change.
+    the steady one: no earlier than the first data and the last flag change, if that was
+    BASELINE_MIN_STEADY ago at least.
     """
     client = PromClient.from_params(params)
-    span = steady_window(params, client, window)
+    span = steady_window(params, client, window, BASELINE_MIN_STEADY)
     overrides = params.monitoring.queries
     rows = []
     for name in BASELINE_REQUIRED + BASELINE_OPTIONAL:

@@ -7,7 +7,7 @@ validation both judge over it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rollbook.config import Params
 from rollbook.db import session
@@ -26,8 +26,14 @@ def last_flag_change(params: Params, since: datetime) -> datetime | None:
     return None if history.empty else history["changed_at"].max().to_pydatetime()
 
 
-def steady_window(params: Params, client: PromClient, window: str) -> Window:
-    """`window` ending now, from the first data and no earlier than the last flag change."""
+def steady_window(
+    params: Params, client: PromClient, window: str, min_steady: timedelta = timedelta(0)
+) -> Window:
+    """`window` ending now, from the first data and no earlier than the last flag change;
+    when that change is under `min_steady` ago, the window from the first data instead
+    (something to compare with beats a few seconds of nothing)."""
     span = with_data(client, last(window))
     changed = last_flag_change(params, span.start)
-    return Window(changed, span.end) if changed and changed < span.end else span
+    if changed is None or span.end - changed < max(min_steady, timedelta(microseconds=1)):
+        return span
+    return Window(changed, span.end)
