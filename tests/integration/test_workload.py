@@ -84,7 +84,12 @@ def test_fault_flags_hit_canary_requests_only(lab, flags):  # noqa: F811
 
     flags("fault.history.error_percent", 0)
     flags("fault.history.latency_ms", 300)
-    time.sleep(1.5)
+    eventually(  # the workload has read the flag (it exports what it uses)
+        lambda: metric_sum(lab, "chat_flag_value", name="fault.history.latency_ms") == 300,
+        5,
+        "the latency fault in effect",
+    )
+    time.sleep(1.0)  # requests that started before it have finished
     duration = "chat_request_duration_seconds"
     seen = growth(
         lab,
