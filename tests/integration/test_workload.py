@@ -99,8 +99,10 @@ def test_fault_flags_hit_canary_requests_only(lab, flags):  # noqa: F811
         baseline_sum=history(f"{duration}_sum", variant="baseline"),
         baseline_count=history(f"{duration}_count", variant="baseline"),
     )
-    assert seen["canary_sum"] / seen["canary_count"] >= 0.3
-    assert seen["baseline_sum"] / seen["baseline_count"] < 0.3
+    # 300 ms injected: canary requests take about that (the open-loop scheduler may start a
+    # request a few ms before its scheduled time), baseline requests a few ms
+    assert seen["canary_sum"] / seen["canary_count"] >= 0.25
+    assert seen["baseline_sum"] / seen["baseline_count"] < 0.1
 
 
 def test_flags_cli_sets_with_an_audit_row_that_cannot_be_changed(lab, lab_params, flags):  # noqa: F811
