@@ -15,14 +15,14 @@ from test_lab import metric_sum
 
 from rollbook.db import session
 from rollbook.flags import FlagStore
-from rollbook.phases import cache, indexes, pgbouncer, replica_routing
+from rollbook.phases import indexes
 from rollbook.phases.migration import index_builds
 from rollbook.phases.replica_wait import wait_for_replay
+from rollbook.phases.rollout import ROLLOUT_FLAGS, flags_back_to_seed
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = REPO / "params" / "lab.yaml"
 ROLLBOOK = Path(sys.executable).parent / "rollbook"
-PHASE_FLAGS = (*pgbouncer.FLAGS, *cache.FLAGS, *replica_routing.FLAGS)
 
 
 def rollbook(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -62,7 +62,7 @@ def flag_state(params) -> tuple[dict[str, float | None], int]:
     with session(params.primary, params.safety, purpose="test") as conn:
         store = FlagStore(conn)
         store.ensure_schema()
-        values = {f: store.get(f) for f in PHASE_FLAGS}
+        values = {f: store.get(f) for f in ROLLOUT_FLAGS}
         audited = conn.execute("SELECT count(*) FROM rollbook.flag_audit").fetchone()[0]
     return values, audited
 
@@ -70,10 +70,7 @@ def flag_state(params) -> tuple[dict[str, float | None], int]:
 def reset_flags(params) -> None:
     """Every phase flag back to 0 (the seed state)."""
     with session(params.primary, params.safety, purpose="test") as conn:
-        store = FlagStore(conn)
-        for flag in PHASE_FLAGS:
-            if store.get(flag) != 0:
-                store.set(flag, 0, run_id="test reset")
+        flags_back_to_seed(FlagStore(conn), run_id="test reset")
 
 
 @pytest.fixture

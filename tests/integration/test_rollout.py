@@ -9,9 +9,9 @@ each phase's `--apply` is tested; the test_phase<N>_* files test the dry runs.
 
 from __future__ import annotations
 
-from _phases_lab import PHASE_FLAGS, checks_by_name
+from _phases_lab import checks_by_name
 
-from rollbook.phases.rollout import ROLLOUT_RUNBOOKS
+from rollbook.phases.rollout import ROLLOUT_FLAGS, ROLLOUT_RUNBOOKS
 
 RUNBOOKS = [name.removesuffix(".ipynb") for name in ROLLOUT_RUNBOOKS]
 
@@ -27,10 +27,10 @@ def test_every_runbook_passes_in_order(rollout):
 
 def test_every_flag_promoted_and_no_send_lost(rollout):
     sends, results = rollout.sends, rollout.results
-    assert rollout.flags == {flag: 100.0 for flag in PHASE_FLAGS}
+    assert rollout.flags == {flag: 100.0 for flag in ROLLOUT_FLAGS}
     ramped = [(r["flag"], r["outcome"]) for n in RUNBOOKS[2:]
               for r in results[n]["data"]["ramps"]["ramps"]]  # fmt: skip
-    assert ramped == [(flag, "promoted") for flag in PHASE_FLAGS]
+    assert ramped == [(flag, "promoted") for flag in ROLLOUT_FLAGS]
     assert sends.acknowledged > 0 and sends.acknowledged == sends.written
 
 

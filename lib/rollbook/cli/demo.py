@@ -13,22 +13,13 @@ from rollbook.cli.lab import lab_dir_option, print_status
 from rollbook.cli.rollout import run_rollout
 from rollbook.flags import FlagStore
 from rollbook.lab.stack import Lab
-from rollbook.phases import cache, pgbouncer, replica_routing
+from rollbook.phases.preflight import BASELINE_MIN_STEADY
+from rollbook.phases.rollout import flags_back_to_seed
 
 REPO = Path(__file__).resolve().parents[3]
 LAB_PARAMS = REPO / "params" / "lab.yaml"
-ROLLOUT_FLAGS = (*pgbouncer.FLAGS, *cache.FLAGS, *replica_routing.FLAGS)
-BASELINE_SECONDS = 65  # over preflight.BASELINE_MIN_STEADY: a baseline of the seed state
-
-
-def back_to_seed_flags(lab: Lab) -> list[str]:
-    """Set every rollout flag that is on back to 0 %; the names of those changed."""
-    with lab.primary.connect(as_app=True) as conn:
-        store = FlagStore(conn)
-        changed = [name for name in ROLLOUT_FLAGS if store.get(name)]
-        for name in changed:
-            store.set(name, 0, by="rollbook demo")
-    return changed
+# a little over the preflight's minimum steady time: its baseline is then the seed state's
+BASELINE_SECONDS = round(BASELINE_MIN_STEADY.total_seconds()) + 5
 
 
 def _say(message: str) -> None:
@@ -47,7 +38,8 @@ def demo_command(lab_dir: Path | None, output_dir: Path | None) -> None:
     os.environ["ROLLBOOK_LAB_DIR"] = str(lab.layout.dir)
     _say("waiting for every Prometheus target and some workload history")
     lab.wait_for_monitoring()
-    reset = back_to_seed_flags(lab)
+    with lab.primary.connect(as_app=True) as conn:
+        reset = flags_back_to_seed(FlagStore(conn), by="rollbook demo")
     if reset:
         _say(
             f"a previous rollout left {', '.join(reset)} on: back to 0 % (the seed state); "

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from rollbook.flags import FlagStore
+from rollbook.phases import cache, pgbouncer, replica_routing
 from rollbook.runner import RunReport, prepare, run
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
@@ -19,6 +21,18 @@ ROLLOUT_RUNBOOKS = (
     "03_phase3_redis_cache.ipynb",
     "04_phase4_replica_routing.ipynb",
 )
+# Every flag Phases 2-4 ramp, in the order they ramp them.
+ROLLOUT_FLAGS = (*pgbouncer.FLAGS, *cache.FLAGS, *replica_routing.FLAGS)
+
+
+def flags_back_to_seed(
+    store: FlagStore, *, by: str | None = None, run_id: str | None = None
+) -> list[str]:
+    """Set every rollout flag that is on back to 0 % (audited); the names of those changed."""
+    changed = [name for name in ROLLOUT_FLAGS if store.get(name)]
+    for name in changed:
+        store.set(name, 0, run_id=run_id, by=by)
+    return changed
 
 
 def rollout(
