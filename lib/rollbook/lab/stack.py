@@ -45,8 +45,8 @@ def _new_state_dir(lab_dir: Path) -> Path:
     """Where PostgreSQL's files live: inside the lab unless we are root.
 
     As root the data must belong to the unprivileged user and every parent directory
-    must be traversable by it; a checkout under /root is not, so use /var/tmp. The name
-    is new for every lab, so a lab directory deleted by hand never meets old data.
+    must be traversable by it; a checkout under /root is not, so use a fresh directory
+    under /var/tmp (see `orphans`).
     """
     if not process.running_as_root():
         return lab_dir / "state"

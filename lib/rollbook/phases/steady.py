@@ -34,6 +34,6 @@ def steady_window(
     (something to compare with beats a few seconds of nothing)."""
     span = with_data(client, last(window))
     changed = last_flag_change(params, span.start)
-    if changed is None or span.end - changed < max(min_steady, timedelta(microseconds=1)):
+    if changed is None or changed >= span.end or span.end - changed < min_steady:
         return span
     return Window(changed, span.end)

@@ -58,6 +58,11 @@ def slo_threshold(name: str) -> float:
     return next(s.threshold for s in DEFAULT_SLOS if s.concept == name)
 
 
+def comparison(concept_name: str, op: str, threshold: float) -> str:
+    """PromQL: a concept (at the rules' range) compared with a threshold."""
+    return f"({concept(concept_name).query(RULE_RANGE)}) {op} {number(threshold)}"
+
+
 @dataclass(frozen=True)
 class Guard:
     """A second condition an alert needs (`concept op threshold`, same labels), e.g. a
@@ -68,7 +73,7 @@ class Guard:
     threshold: float
 
     def expr(self) -> str:
-        return f"({concept(self.concept).query(RULE_RANGE)}) {self.op} {number(self.threshold)}"
+        return comparison(self.concept, self.op, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ class Alert:
 
     @property
     def expr(self) -> str:
-        own = f"({self.measure.query(RULE_RANGE)}) {self.op} {number(self.threshold)}"
+        own = comparison(self.concept, self.op, self.threshold)
         return own if self.guard is None else f"{own} and {self.guard.expr()}"
 
     def rule(self) -> dict:
