@@ -1,7 +1,8 @@
 """`rollbook explain analyze | diff | run`: EXPLAIN plans from the command line.
 
 `--json` output is documented in `rollbook/explain/schema.md`. A file that cannot be read
-or is not an EXPLAIN (FORMAT JSON) plan is one error line and exit status 2.
+or is not an EXPLAIN (FORMAT JSON) plan (psql's framing is fine) is one error line saying
+what to do, and exit status 2.
 """
 
 from __future__ import annotations
@@ -73,11 +74,14 @@ def _load(path: str):
 
 def _show_analysis(analysis: Analysis) -> None:
     s = analysis.summary
-    timing = (
-        f"execution {s['execution_ms']:.3f} ms, planning {s['planning_ms']:.3f} ms"
-        if s["analyzed"]
-        else "not analysed (plan only)"
-    )
+    if not s["analyzed"]:
+        timing = "not analysed (plan only)"
+    elif s["execution_ms"] is None:
+        timing = "analysed without times (TIMING OFF)"
+    elif s["execution_reported"]:
+        timing = f"execution {s['execution_ms']:.3f} ms, planning {s['planning_ms'] or 0:.3f} ms"
+    else:
+        timing = f"{s['execution_ms']:.3f} ms (the root node's time: no Execution Time given)"
     click.echo(f"{s['name'] or 'plan'}: {s['node_count']} nodes, {timing}")
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         click.echo(analysis.nodes[TABLE_FIELDS].round(3).to_string())

@@ -13,16 +13,23 @@ from typing import Any
 import pandas as pd
 
 from rollbook.explain.findings import Finding, find, findings_frame
+from rollbook.explain.metrics import after_trigger_ms
 from rollbook.explain.params import FindingThresholds
-from rollbook.explain.parse import BUFFER_KEYS, IO_TIME_KEYS, Node, Plan
+from rollbook.explain.tree import BUFFER_KEYS, IO_TIME_KEYS, Node, Plan
 
 # Nodes that read a table (their rows + rows removed = rows examined).
 TABLE_SCANS = frozenset(
     {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan",
      "Sample Scan"}
 )  # fmt: skip
-# Nodes that read all their input before returning a row: a Limit above them stops nothing below.
-_BLOCKING = frozenset({"Sort", "Hash", "Aggregate", "Materialize", "SetOp", "WindowAgg"})
+# Nodes that read all their input before returning a row: nothing above them stops their input.
+_BLOCKING = frozenset({"Sort", "Hash"})
+_BLOCKING_STRATEGIES = frozenset({"Plain", "Hashed", "Mixed"})  # Aggregate / SetOp
+# Nodes that report no rows of their own (a bitmap is not rows).
+_NO_ROWS = frozenset({"BitmapAnd", "BitmapOr"})
+# Join types whose result keeps every row of one side: that side is always read to its end.
+_PRESERVED_SIDE = {"Left": {"Outer"}, "Anti": {"Outer"}, "Right": {"Inner"},
+                   "Full": {"Outer", "Inner"}}  # fmt: skip
 
 NODE_COLUMNS = {
     "node_id": "1..n in the order EXPLAIN prints nodes",
@@ -42,7 +49,9 @@ NODE_COLUMNS = {
     "rows_total": "actual rows over all loops",
     "estimate_factor": "max(actual/estimated, estimated/actual) per loop (>= 1)",
     "estimate_direction": "under (more rows than estimated), over, or exact",
-    "stopped_early": "a Limit / semi-join stopped it, so fewer rows than estimated is expected",
+    "stopped_early": "something above stopped reading it (Limit, semi-join, a join whose other "
+    "side ran out, a Run Condition, a stopped CTE Scan): fewer rows than estimated is expected",
+    "rereads": "inner side of a Merge Join: its rows count rows re-read after mark/restore",
     "inclusive_ms": "wall-clock time of the node and everything it ran",
     "exclusive_ms": "inclusive minus what its children (and sub-plans) took",
     "exclusive_share": "exclusive_ms / execution time",
@@ -58,18 +67,74 @@ NODE_COLUMNS = {
 }
 
 
+def _blocking(node: Node) -> bool:
+    if node.node_type in _BLOCKING:
+        return True
+    return node.node_type in ("Aggregate", "SetOp") and node.get("Strategy") in _BLOCKING_STRATEGIES
+
+
+def _join_reads(join: Node, side: Node) -> bool | None:
+    """Does `join` stop reading `side` early (True), read it to the end (False), or read it
+    as far as the join itself is read (None)?"""
+    join_type = join.get("Join Type", "Inner")
+    inner = side.parent_relationship == "Inner"
+    if side.parent_relationship in _PRESERVED_SIDE.get(join_type, ()):
+        return None
+    if join.node_type == "Merge Join":  # stops when the other side runs out
+        return True
+    if join.node_type == "Hash Join":  # an empty hash table ends the join at once
+        hashed = next((c for c in join.children if c.parent_relationship == "Inner"), None)
+        return None if inner or hashed is None or hashed.rows_total != 0 else True
+    if not inner:
+        return None
+    # Nested Loop: the inner side stops at the first match of a semi / anti / unique join;
+    # otherwise each of its loops runs to the end (only the last one can be cut short)
+    if join_type in ("Semi", "Anti") or join.get("Inner Unique") is True:
+        return True
+    return None if (side.loops or 0) <= 1 else False
+
+
 def stopped_early(node: Node) -> bool:
-    """True when an ancestor stops reading this node before it is exhausted."""
+    """True when what reads this node may stop before it is exhausted."""
+    if node.get("Run Condition"):  # a WindowAgg that stops once its condition fails
+        return True
     child = node
     for ancestor in _ancestors(node):
-        if ancestor.node_type in _BLOCKING:
+        if child.parent_relationship == "InitPlan":
+            return _cte_stopped(child)
+        if child.parent_relationship == "SubPlan" or _blocking(ancestor):
             return False
-        if ancestor.node_type == "Limit":
+        if ancestor.node_type == "Limit" or ancestor.get("Run Condition"):
             return True
-        if child.parent_relationship == "Inner" and ancestor.get("Join Type") in ("Semi", "Anti"):
-            return True
+        reads = _join_reads(ancestor, child) if "Join Type" in ancestor.raw else None
+        if reads is not None:
+            return reads
         child = ancestor
     return False
+
+
+def _cte_stopped(init: Node) -> bool:
+    """A CTE is read by its CTE Scans: stopped early when every one of them was."""
+    name = init.subplan_name or ""
+    if not name.startswith("CTE "):
+        return False
+    root = init
+    while root.parent is not None:
+        root = root.parent
+    scans = [
+        n for n in root.descendants() if n.node_type == "CTE Scan" and n.get("CTE Name") == name[4:]
+    ]
+    return bool(scans) and all(stopped_early(scan) for scan in scans)
+
+
+def rereads(node: Node) -> bool:
+    """The inner side of a Merge Join counts the rows it re-reads after mark/restore."""
+    parent = node.parent
+    return (
+        parent is not None
+        and parent.node_type == "Merge Join"
+        and node.parent_relationship == "Inner"
+    )
 
 
 def _ancestors(node: Node):
@@ -82,7 +147,12 @@ def _ancestors(node: Node):
 def estimate(node: Node) -> tuple[float, str]:
     """Row-estimate factor (>= 1) and direction, per loop."""
     actual, planned = node.actual_rows, node.plan_rows
-    if node.never_executed or math.isnan(actual) or math.isnan(planned):
+    if (
+        node.never_executed
+        or node.node_type in _NO_ROWS
+        or math.isnan(actual)
+        or math.isnan(planned)
+    ):
         return math.nan, ""
     factor = max(actual, 1.0) / max(planned, 1.0)
     if factor == 1.0:
@@ -115,6 +185,7 @@ def _row(node: Node, execution_ms: float | None) -> dict[str, Any]:
         "estimate_factor": factor,
         "estimate_direction": direction,
         "stopped_early": stopped_early(node),
+        "rereads": rereads(node),
         "inclusive_ms": node.inclusive_ms,
         "exclusive_ms": node.exclusive_ms,
         "exclusive_share": node.exclusive_ms / execution_ms if execution_ms else math.nan,
@@ -153,6 +224,7 @@ def summarise(plan: Plan, frame: pd.DataFrame) -> dict[str, Any]:
     root = plan.root
     exclusive_sum = float(frame["exclusive_ms"].sum()) if plan.analyzed else math.nan
     execution = plan.execution_ms
+    after_triggers = after_trigger_ms(plan)
 
     def buffers(key: str) -> float:  # NaN when EXPLAIN ran without BUFFERS
         return root.buffers(key) if "Shared Hit Blocks" in root.raw else math.nan
@@ -165,10 +237,12 @@ def summarise(plan: Plan, frame: pd.DataFrame) -> dict[str, Any]:
         "planning_ms": plan.planning_ms,
         "execution_ms": execution,
         "nodes_exclusive_ms": exclusive_sum,
+        "execution_reported": plan.execution_reported,
         "trigger_ms": plan.trigger_ms,
+        "after_trigger_ms": after_triggers,
         "jit_ms": plan.jit.total_ms if plan.jit else 0.0,
         # executor start-up / shutdown (e.g. deleting temp files): in no node
-        "unattributed_ms": execution - exclusive_sum - plan.trigger_ms if execution else math.nan,
+        "unattributed_ms": execution - exclusive_sum - after_triggers if execution else math.nan,
         "rows_examined": rows_examined(frame) if plan.analyzed else math.nan,
         "shared_blocks": buffers("shared_hit_blocks") + buffers("shared_read_blocks"),
         **{key: buffers(key) for key in BUFFER_KEYS},

@@ -8,8 +8,11 @@ Defaults (code: fires when ... -> severity):
 
 - HOT_NODE: a node's exclusive time >= 50% of execution and >= 10 ms -> info
 - MISESTIMATE: rows off by >= 10x per loop, the larger side >= 100 rows over all loops;
-  over-estimates of nodes a Limit / semi-join stopped early are expected and skipped
-  -> warning (critical from 1000x)
+  over-estimates of nodes stopped early (Limit, semi/anti/unique join, a join whose other
+  side ran out, a Run Condition, a stopped CTE Scan) and the re-read rows of a Merge Join's
+  inner side are expected and skipped; BitmapAnd/BitmapOr report no rows. A node that only
+  carries on a child's error (less than another 10x) is named in the child's finding, not
+  reported again -> warning (critical from 1000x)
 - SEQ_SCAN_FILTER_WASTE: a Seq Scan's filter removes >= 90% of the rows it reads,
   >= 1,000 rows -> warning
 - INDEX_FILTER_WASTE: an index / bitmap scan's Filter removes >= 50% of the rows the
@@ -108,24 +111,57 @@ def hot_node(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
         )
 
 
-@rule
-def misestimate(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+def _misestimated(a: Analysis, t: FindingThresholds) -> pd.DataFrame:
+    """Rows off by the threshold factor, less what the plan's shape explains."""
     nodes = a.nodes
     larger = nodes[["plan_rows", "actual_rows"]].max(axis=1) * nodes["loops"]
+    expected = ((nodes["estimate_direction"] == "over") & nodes["stopped_early"]) | (
+        (nodes["estimate_direction"] == "under") & nodes["rereads"]
+    )
     off = (
         (nodes["estimate_factor"] >= t.misestimate_factor)
         & (larger >= t.misestimate_min_rows)
-        & ~((nodes["estimate_direction"] == "over") & nodes["stopped_early"])
+        & ~expected
     )
-    for row in _rows(a, off):
+    return nodes[off]
+
+
+def _inherited_from(node_id: int, off: pd.DataFrame, a: Analysis, factor: float) -> int | None:
+    """The misestimated child whose error this node only carries on (no new `factor`x)."""
+    row = off.loc[node_id]
+    children = [
+        c.id
+        for c in a.plan.node(node_id).children
+        if c.id in off.index
+        and off.at[c.id, "estimate_direction"] == row["estimate_direction"]
+        and row["estimate_factor"] < off.at[c.id, "estimate_factor"] * factor
+    ]
+    return max(children, key=lambda c: off.at[c, "estimate_factor"], default=None)
+
+
+@rule
+def misestimate(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    off = _misestimated(a, t)
+    source: dict[int, int] = {}
+    for node_id in sorted(off.index, reverse=True):  # children (higher ids) first
+        child = _inherited_from(node_id, off, a, t.misestimate_factor)
+        source[node_id] = node_id if child is None else source[child]
+    for node_id, row in off.iterrows():
+        if source[node_id] != node_id:
+            continue
         factor = row["estimate_factor"]
         more_or_fewer = "more" if row["estimate_direction"] == "under" else "fewer"
+        heirs = [
+            f"#{n} {off.at[n, 'label']}" for n in off.index if n != node_id and source[n] == node_id
+        ]
+        carried = f" The error carries over to {', '.join(heirs)}." if heirs else ""
         yield Finding(
             "MISESTIMATE",
             "critical" if factor >= 1000 else "warning",
-            int(row["node_id"]),
+            int(node_id),
             f"{row['label']}: {factor:,.0f}x {more_or_fewer} rows than estimated "
-            f"({_n(row['actual_rows'])} actual vs {_n(row['plan_rows'])} estimated per loop).",
+            f"({_n(row['actual_rows'])} actual vs {_n(row['plan_rows'])} estimated per loop)."
+            + carried,
             "refresh statistics (ANALYZE); for correlated columns CREATE STATISTICS "
             "(dependencies, mcv); raise the column's statistics target for skewed data",
         )

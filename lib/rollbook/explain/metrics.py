@@ -18,6 +18,8 @@
 
 With this, the exclusive times of a serial plan add up to its root's inclusive time,
 which is the execution time minus executor start-up/shutdown and AFTER triggers.
+BEFORE triggers run inside their ModifyTable node, so their time is already in it
+(`after_trigger_ms` tells the two apart).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 
-from rollbook.explain.parse import BUFFER_KEYS, PARALLEL_GATHERS, Node, Plan
+from rollbook.explain.tree import BUFFER_KEYS, PARALLEL_GATHERS, Node, Plan
 
 _RETURNS = re.compile(r"returns (\$[\d,$ ]+)\)")
 
@@ -134,3 +136,19 @@ def attribute(plan: Plan) -> None:
             key: max(node.buffers(key) - sum(s * c.buffers(key) for c, s in inner), 0.0)
             for key in BUFFER_KEYS
         }
+
+
+def after_trigger_ms(plan: Plan) -> float:
+    """Trigger time spent after the node tree ran (AFTER triggers), not inside a node.
+
+    EXPLAIN lists BEFORE and AFTER triggers alike. Foreign-key (constraint) triggers are
+    AFTER triggers; the others count as AFTER as far as the time outside the root node
+    (execution minus the root's time) leaves room, and as BEFORE (inside the
+    ModifyTable) beyond that.
+    """
+    if not plan.triggers or plan.execution_ms is None or math.isnan(plan.root.inclusive_ms):
+        return plan.trigger_ms
+    constraint = sum(t.time_ms for t in plan.triggers if t.constraint)
+    outside = max(plan.execution_ms - plan.root.inclusive_ms - constraint, 0.0)
+    others = plan.trigger_ms - constraint
+    return float(constraint + min(others, outside))
