@@ -21,7 +21,10 @@ Defaults (code: fires when ... -> severity):
 - HASH_SPILL: a Hash or HashAggregate needed more than one batch -> warning
 - LOSSY_BITMAP: a Bitmap Heap Scan had lossy heap blocks -> warning
 - HEAP_FETCHES: an Index Only Scan fetched >= 10% of its rows (>= 100) from the heap -> info
-- NESTED_LOOP_MANY_LOOPS: a Nested Loop ran its inner side >= 1,000 times -> warning
+- NESTED_LOOP_MANY_LOOPS: a Nested Loop ran its inner side (or a correlated SubPlan ran)
+  >= 1,000 times (a Memoize's cache misses count, not its hits), and that took >= 1 ms and
+  >= 20% of execution -> warning; when only PostgreSQL's rounding of per-loop times
+  (0.001 ms) leaves room for that much -> info, saying the figure is a lower bound
 - WORKERS_NOT_LAUNCHED: a Gather launched fewer workers than planned -> warning
 - JIT_OVERHEAD: JIT took >= 10% of execution and >= 10 ms -> warning
 - TEMP_IO: the statement read + wrote >= 1 MB of temp files -> warning
@@ -42,7 +45,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from rollbook.explain.metrics import HALF_MICROSECOND_MS
 from rollbook.explain.params import FindingThresholds
+from rollbook.explain.tree import Node
 
 if TYPE_CHECKING:
     from rollbook.explain.analysis import Analysis
@@ -279,20 +284,83 @@ def heap_fetches(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
             )
 
 
+def _repeated(node: Node) -> tuple[Node, Node, float] | None:
+    """(the node that repeats it, the repeated inner side, times it really ran) or None."""
+    parent = node.parent
+    if parent is None or node.loops is None:
+        return None
+    if node.parent_relationship == "SubPlan":  # a correlated sub-query, once per outer row
+        return parent, node, node.loops
+    if parent.node_type != "Nested Loop" or node.parent_relationship != "Inner":
+        return None
+    if node.node_type == "Memoize":  # cache hits do not run the inner side again
+        return parent, node, float(node.get("Cache Misses", node.loops))
+    return parent, node, node.loops
+
+
+def _time_range(node: Node) -> tuple[float, float]:
+    """What the node's total time can be, given PostgreSQL's rounding of per-loop times.
+
+    The upper end is also bounded by its parent's time less its siblings'.
+    """
+    error = HALF_MICROSECOND_MS * (node.loops or 0) / node.processes
+    parent = node.parent
+    room = parent.inclusive_ms - sum(c.inclusive_ms for c in parent.children if c is not node)
+    return max(node.inclusive_ms - error, 0.0), min(node.inclusive_ms + error, max(room, 0.0))
+
+
+def _total_time_text(node: Node, low: float, high: float) -> str:
+    if node.inclusive_ms == 0 and high > 0:
+        return (
+            "its time rounds to 0.000 ms per loop, so the total PostgreSQL reports (0.0 ms) "
+            f"is a lower bound: it may be up to {high:,.0f} ms"
+        )
+    if high - low >= 0.1 * node.inclusive_ms:
+        return (
+            f"{node.inclusive_ms:.1f} ms in total, between {low:.1f} and {high:.1f} ms as "
+            "PostgreSQL rounds per-loop times to 0.001 ms"
+        )
+    return f"{node.inclusive_ms:.1f} ms in total"
+
+
 @rule
 def nested_loop_many_loops(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
-    for node in _node_rows(a, {"Nested Loop"}):
-        inner = [c for c in node.children if c.parent_relationship == "Inner"]
-        if inner and (inner[0].loops or 0) >= t.nested_loop_min_loops:
-            yield Finding(
-                "NESTED_LOOP_MANY_LOOPS",
-                "warning",
-                node.id,
-                f"{node.label} ran {inner[0].label} {_n(inner[0].loops)} times "
-                f"({inner[0].inclusive_ms:.1f} ms in total).",
-                "check the outer side's row estimate; a hash join or a better index on the "
-                "inner side may do fewer lookups",
+    enough = max(t.nested_loop_min_ms, t.nested_loop_min_share * (a.plan.execution_ms or 0))
+    for node in a.plan.nodes:
+        repeated = _repeated(node)
+        if repeated is None or repeated[2] < t.nested_loop_min_loops:
+            continue
+        outer, inner, runs = repeated
+        low, high = _time_range(inner)
+        if high < enough:
+            continue
+        hits = (
+            f" ({_n(inner.get('Cache Hits', 0))} cache hits)"
+            if inner.node_type == "Memoize"
+            else ""
+        )
+        if inner.parent_relationship == "SubPlan":
+            what = (
+                f"{inner.subplan_name} ({inner.label}) ran {_n(runs)} times, once per row "
+                f"of {outer.label}"
             )
+            action = (
+                "rewrite the correlated sub-query as a join (or LATERAL join) so PostgreSQL can "
+                "hash or merge it, or index the columns it filters on"
+            )
+        else:
+            what = f"{outer.label} ran {inner.label} {_n(runs)} times{hits}"
+            action = (
+                "check the outer side's row estimate; a hash join or a better index on the "
+                "inner side may do fewer lookups"
+            )
+        yield Finding(
+            "NESTED_LOOP_MANY_LOOPS",
+            "warning" if low >= enough else "info",
+            inner.id if inner.parent_relationship == "SubPlan" else outer.id,
+            f"{what}: {_total_time_text(inner, low, high)}.",
+            action,
+        )
 
 
 @rule

@@ -61,7 +61,19 @@ class FindingThresholds(Strict):
     )
     heap_fetches_min: int = Field(default=100, ge=0, description="HEAP_FETCHES: at least")
     nested_loop_min_loops: int = Field(
-        default=1000, ge=1, description="NESTED_LOOP_MANY_LOOPS: loops of the inner side"
+        default=1000,
+        ge=1,
+        description="NESTED_LOOP_MANY_LOOPS: times the inner side (or SubPlan) really ran "
+        "(a Memoize's cache misses)",
+    )
+    nested_loop_min_ms: float = Field(
+        default=1.0, ge=0, description="NESTED_LOOP_MANY_LOOPS: the inner side's total time"
+    )
+    nested_loop_min_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="NESTED_LOOP_MANY_LOOPS: and the inner side's total time / execution time",
     )
     jit_share: float = Field(
         default=0.1, gt=0, description="JIT_OVERHEAD: JIT total time / execution time"
