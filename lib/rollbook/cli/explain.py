@@ -38,20 +38,27 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe scalars: NaN -> null, numpy -> Python."""
-    if isinstance(value, float) and math.isnan(value):
+# Whole numbers in schema.md; every other number is a float there.
+INT_FIELDS = frozenset({"node_id", "parent_id", "processes", "node_count", "before_id", "after_id"})
+
+
+def _plain(key: str, value: Any) -> Any:
+    """JSON-safe scalars of the type schema.md declares: NaN -> null, numpy -> Python."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if math.isnan(value):
         return None
-    return value.item() if hasattr(value, "item") else value
+    return int(value) if key in INT_FIELDS else float(value)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [{k: _plain(k, v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def analysis_json(analysis: Analysis) -> dict:
     return {
-        "summary": {k: _plain(v) for k, v in analysis.summary.items()},
+        "summary": {k: _plain(k, v) for k, v in analysis.summary.items()},
         "nodes": _records(analysis.nodes[NODE_FIELDS]),
         "findings": [f.as_dict() for f in analysis.findings],
     }

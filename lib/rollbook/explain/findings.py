@@ -17,8 +17,10 @@ Defaults (code: fires when ... -> severity):
   >= 1,000 rows -> warning
 - INDEX_FILTER_WASTE: an index / bitmap scan's Filter removes >= 50% of the rows the
   index found, >= 1,000 rows -> warning
-- SORT_SPILL: a Sort (or Incremental Sort) used disk -> warning
-- HASH_SPILL: a Hash or HashAggregate needed more than one batch -> warning
+- SORT_SPILL: a Sort or Incremental Sort used disk, in the leader or in a parallel
+  worker -> warning
+- HASH_SPILL: a Hash or HashAggregate needed more than one batch, in the leader or in a
+  parallel worker -> warning
 - LOSSY_BITMAP: a Bitmap Heap Scan had lossy heap blocks -> warning
 - HEAP_FETCHES: an Index Only Scan fetched >= 10% of its rows (>= 100) from the heap -> info
 - NESTED_LOOP_MANY_LOOPS: a Nested Loop ran its inner side (or a correlated SubPlan ran)
@@ -220,38 +222,68 @@ def _node_rows(a: Analysis, node_types: set[str]):
             yield node
 
 
+def _sort_spills(details: dict) -> Iterator[tuple[str, float]]:
+    """(sort method, kB on disk) of each spill in a node's (or one worker's) sort details."""
+    method = details.get("Sort Method", "")
+    if details.get("Sort Space Type") == "Disk" or "external" in method:
+        yield method or "external sort", float(details.get("Sort Space Used", 0))
+    for groups in ("Full-sort Groups", "Pre-sorted Groups"):  # Incremental Sort
+        group = details.get(groups) or {}
+        disk = group.get("Sort Space Disk")
+        if disk:
+            methods = ", ".join(group.get("Sort Methods Used", [])) or "external sort"
+            yield f"{methods}, {groups.lower()}", float(disk.get("Peak Sort Space Used", 0))
+
+
+def _in_workers(node: Node, spills: Callable[[dict], Iterator]) -> Iterator[tuple[str, tuple]]:
+    """Each spill of the node itself (the leader) and of each parallel worker."""
+    for spill in spills(node.raw):
+        yield "", spill
+    for worker in node.get("Workers") or ():
+        for spill in spills(worker):
+            yield f" in worker {worker.get('Worker Number', '?')}", spill
+
+
 @rule
 def sort_spill(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
     for node in _node_rows(a, {"Sort", "Incremental Sort"}):
-        method = node.get("Sort Method", "")
-        if node.get("Sort Space Type") == "Disk" or "external" in method:
+        spills = [
+            f"{_n(kb)} kB{where} ({method})"
+            for where, (method, kb) in _in_workers(node, _sort_spills)
+        ]
+        if spills:
             yield Finding(
                 "SORT_SPILL",
                 "warning",
                 node.id,
-                f"{node.label} spilled {_n(node.get('Sort Space Used', 0))} kB to disk "
-                f"({method or 'external sort'}).",
+                f"{node.label} spilled to disk: {'; '.join(spills)}.",
                 "avoid the sort with an index in the ORDER BY order, or raise work_mem "
                 f"for this query (now {a.plan.settings.get('work_mem', 'the default')})",
             )
 
 
+def _hash_batches(details: dict) -> Iterator[tuple[int, object]]:
+    batches = int(details.get("Hash Batches", details.get("HashAgg Batches", 1)) or 1)
+    if batches > 1:
+        yield batches, details.get("Original Hash Batches")
+
+
 @rule
 def hash_spill(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
     for node in _node_rows(a, {"Hash", "Aggregate"}):
-        batches = int(node.get("Hash Batches", node.get("HashAgg Batches", 1)) or 1)
-        if batches <= 1:
-            continue
-        original = node.get("Original Hash Batches")
-        grew = f", planned {original}" if original and original != batches else ""
-        yield Finding(
-            "HASH_SPILL",
-            "warning",
-            node.id,
-            f"{node.label} needed {batches} batches{grew}: the hash table did not fit in memory.",
-            "raise work_mem (or hash_mem_multiplier) for this query, or make the hashed "
-            "side smaller",
-        )
+        spills = []
+        for where, (batches, original) in _in_workers(node, _hash_batches):
+            grew = f", planned {original}" if original and original != batches else ""
+            spills.append(f"{batches} batches{where}{grew}")
+        if spills:
+            yield Finding(
+                "HASH_SPILL",
+                "warning",
+                node.id,
+                f"{node.label} needed {'; '.join(spills)}: the hash table did not fit in memory.",
+                "raise work_mem (or hash_mem_multiplier) for this query, or make the hashed "
+                "side smaller",
+            )
 
 
 @rule

@@ -19,11 +19,13 @@ explain:
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from rollbook.config.base import Strict
+from rollbook.explain.tree import NODE_KINDS
 
 
 class NamedQuery(Strict):
@@ -120,6 +122,22 @@ class PlanAssertion(Strict):
     max_execution_ms: float | None = Field(default=None, ge=0)
     max_buffers: int | None = Field(default=None, ge=0)
 
+    @field_validator("no_node")
+    @classmethod
+    def _names_a_node_kind(cls, pattern: str | None) -> str | None:
+        if pattern is None:
+            return pattern
+        kind = node_pattern_kind(pattern)
+        known = {k.lower(): k for k in NODE_KINDS}
+        if kind.lower() not in known:
+            close = get_close_matches(kind.lower(), known, n=1)
+            hint = f"did you mean {known[close[0]]!r}? " if close else ""
+            raise ValueError(
+                f"{kind!r} is no PostgreSQL plan node: {hint}(e.g. Seq Scan, Index Scan, Sort, "
+                "Nested Loop, Hash Join, HashAggregate, optionally 'on <table>' or 'using <index>')"
+            )
+        return pattern
+
     @model_validator(mode="after")
     def _exactly_one(self) -> PlanAssertion:
         given = [k for k in ASSERTION_KINDS if getattr(self, k) is not None]
@@ -134,6 +152,15 @@ class PlanAssertion(Strict):
     @property
     def value(self) -> Any:
         return getattr(self, self.kind)
+
+
+def node_pattern_kind(pattern: str) -> str:
+    """The node kind a `no_node` pattern names: `Parallel Seq Scan on m` -> `Seq Scan`."""
+    kind = pattern.partition(" on ")[0].partition(" using ")[0].strip()
+    for prefix in ("parallel ", "partial ", "finalize "):
+        if kind.lower().startswith(prefix):
+            kind = kind[len(prefix) :]
+    return kind.removesuffix(" Backward").removesuffix(" backward")
 
 
 class ExplainSettings(Strict):

@@ -38,6 +38,20 @@ _AGGREGATE_LABELS = {
     "Mixed": "MixedAggregate",
 }
 PARALLEL_GATHERS = ("Gather", "Gather Merge")
+# Every node kind EXPLAIN prints (PostgreSQL 12–17): its Node Types and the names its text
+# format uses instead (HashAggregate, Insert, ...), without Parallel / Partial / Finalize.
+NODE_KINDS = frozenset(
+    {"Result", "ProjectSet", "ModifyTable", "Insert", "Update", "Delete", "Merge",
+     "Foreign Insert", "Foreign Update", "Foreign Delete", "Append", "Merge Append",
+     "Recursive Union", "BitmapAnd", "BitmapOr", "Nested Loop", "Merge Join", "Hash Join",
+     "Seq Scan", "Sample Scan", "Gather", "Gather Merge", "Index Scan", "Index Only Scan",
+     "Bitmap Index Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan", "Subquery Scan",
+     "Function Scan", "Table Function Scan", "Values Scan", "CTE Scan",
+     "Named Tuplestore Scan", "WorkTable Scan", "Foreign Scan", "Custom Scan", "Materialize",
+     "Memoize", "Sort", "Incremental Sort", "Group", "Aggregate", "GroupAggregate",
+     "HashAggregate", "MixedAggregate", "WindowAgg", "Unique", "SetOp", "HashSetOp",
+     "LockRows", "Limit", "Hash"}
+)  # fmt: skip
 
 
 class PlanError(ValueError):
