@@ -43,16 +43,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import pandas as pd
 
 from rollbook.explain.metrics import HALF_MICROSECOND_MS
 from rollbook.explain.params import FindingThresholds
-from rollbook.explain.tree import Node
+from rollbook.explain.tree import Node, Plan
 
-if TYPE_CHECKING:
-    from rollbook.explain.analysis import Analysis
+
+class Analysis(Protocol):
+    """What the rules read (`rollbook.explain.analysis.Analysis` has it)."""
+
+    plan: Plan
+    nodes: pd.DataFrame
+    summary: dict[str, Any]
+
 
 BLOCK_BYTES = 8192
 SEVERITIES = ("info", "warning", "critical")
@@ -77,7 +83,7 @@ class Finding:
         return asdict(self)
 
 
-Rule = Callable[["Analysis", FindingThresholds], Iterator[Finding]]
+Rule = Callable[[Analysis, FindingThresholds], Iterator[Finding]]
 RULES: list[Rule] = []
 
 
