@@ -190,6 +190,13 @@ def test_sort_spills_in_workers_and_incremental_sorts(name, label):
     assert "kB" in finding.message
 
 
+def test_hash_spills_in_workers():
+    plan = case("worker_hash_spill")
+    partial = node_id(plan, "Partial HashAggregate")
+    (finding,) = [f for f in findings(plan, "HASH_SPILL") if f.node_id == partial]
+    assert "in worker 0" in finding.message and "in worker 1" in finding.message
+
+
 # --- schema types ----------------------------------------------------------------------------
 
 
