@@ -1,8 +1,8 @@
 """`rollbook explain analyze | diff | run`: EXPLAIN plans from the command line.
 
 `--json` output is documented in `rollbook/explain/schema.md`. A file that cannot be read
-or is not an EXPLAIN (FORMAT JSON) plan (psql's framing is fine) is one error line saying
-what to do, and exit status 2.
+or is no EXPLAIN plan in JSON or TEXT format (psql's framing is fine) is one error line
+saying what to do, and exit status 2.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def explain_group() -> None:
 @click.argument("plan_file", metavar="PLAN.json")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output (schema.md)")
 def analyze_command(plan_file: str, as_json: bool) -> None:
-    """Summary, per-node metrics and findings of an EXPLAIN (FORMAT JSON) file."""
+    """Summary, per-node metrics and findings of an EXPLAIN plan file (JSON or TEXT)."""
     analysis = analyse(_load(plan_file))
     if as_json:
         click.echo(json.dumps(analysis_json(analysis), indent=2))

@@ -1,8 +1,8 @@
 """Parse PostgreSQL 12–17 `EXPLAIN (FORMAT JSON)` output into a typed node tree.
 
 `parse_plan(document)` accepts what EXPLAIN returns (a one-element list), the element
-itself (also as auto_explain logs it), JSON text — as psql prints it too, framing and all —
-or a path to a file. Nodes are numbered 1..n in depth-first order (the order `EXPLAIN`
+itself (also as auto_explain logs it), JSON text — as psql prints it too, framing and all —,
+a TEXT-format plan (`rollbook.explain.text_format`) or a path to a file. Nodes are numbered 1..n in depth-first order (the order `EXPLAIN`
 prints them). Per-node metrics (inclusive / exclusive time, buffers) are attributed by
 `rollbook.explain.metrics` as part of parsing.
 
@@ -86,7 +86,7 @@ def _jit(raw: dict[str, Any] | None) -> Jit | None:
 
 
 def parse_plan(source: Any, *, name: str = "") -> Plan:
-    """Parse EXPLAIN JSON (document, text or Path) into a `Plan` with metrics attributed."""
+    """Parse an EXPLAIN plan (JSON document, JSON / TEXT text or a Path) into a `Plan`."""
     statement = _statement(_load(source))
     nodes = _build_tree(statement["Plan"])
     triggers = [
@@ -117,6 +117,6 @@ def parse_plan(source: Any, *, name: str = "") -> Plan:
 
 
 def load_plan(path: Path | str) -> Plan:
-    """Read and parse a plan file (the JSON that EXPLAIN (FORMAT JSON) printed)."""
+    """Read and parse a plan file (what EXPLAIN printed, in FORMAT JSON or TEXT)."""
     path = Path(path)
     return parse_plan(path, name=path.stem)

@@ -3,15 +3,19 @@
 - JSON as EXPLAIN (FORMAT JSON) returns it is read as is.
 - JSON as psql prints it (a `QUERY PLAN` header, a rule, `+` or `↵` at the end of each
   wrapped line, table borders, a `(1 row)` footer) is read once the framing is removed.
-- TEXT, YAML and XML plans are refused with the command that gives a JSON plan.
+- TEXT plans (framed by psql or not) are read by `rollbook.explain.text_format`.
+- YAML and XML plans, and TEXT that cannot be read, are refused with the command that
+  gives a JSON plan.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import textwrap
 from typing import Any
 
+from rollbook.explain.text_format import FOOTER, text_document
 from rollbook.explain.tree import PlanError
 
 JSON_COMMAND = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"
@@ -21,7 +25,6 @@ STRIP_FRAMING = (
 _BORDERS = "|│║┃"
 _RULE = re.compile(r"^[\s\-+=─═┼╪╬├┤╞╡╠╣╔╗╚╝┌┐└┘╤╧┬┴]+$")
 _HEADER = re.compile(rf"^[\s{_BORDERS}]*QUERY PLAN[\s{_BORDERS}]*$")
-_FOOTER = re.compile(r"^\(\d+ rows?\)$")
 _WRAP_MARKS = ("+", "↵")
 # A node line of EXPLAIN's TEXT format: `Seq Scan on t  (cost=...` or `->  Sort  (actual ...`
 _TEXT_NODE = re.compile(r"^\s*(->\s+)?[A-Z][\w ]*.*\((cost|actual)[ =]")
@@ -29,20 +32,21 @@ _TEXT_SUMMARY = re.compile(r"^\s*(Planning|Execution) Time: [\d.]+ ms\s*$")
 
 
 def _unframed(text: str) -> str | None:
-    """The JSON inside psql's aligned output, or None when `text` is not framed that way."""
+    """What is inside psql's aligned output (indentation kept), or None when not framed."""
     lines = text.strip("\n").splitlines()
     if not lines or not (_HEADER.match(lines[0]) or _HEADER.match(lines[min(1, len(lines) - 1)])):
         return None
     kept = []
     for line in lines:
         bare = line.strip()
-        if not bare or _HEADER.match(line) or _RULE.match(bare) or _FOOTER.match(bare):
+        if not bare or _HEADER.match(line) or _RULE.match(bare) or FOOTER.match(bare):
             continue
-        bare = bare.strip(_BORDERS).rstrip()
-        if bare.endswith(_WRAP_MARKS):
-            bare = bare[:-1]
-        kept.append(bare)
-    return "\n".join(kept)
+        content = line.rstrip()
+        content = (content[1:] if content[:1] in _BORDERS else content).rstrip(_BORDERS).rstrip()
+        if content.endswith(_WRAP_MARKS):
+            content = content[:-1].rstrip()
+        kept.append(content)
+    return textwrap.dedent("\n".join(kept))
 
 
 def _other_format(text: str) -> str | None:
@@ -67,7 +71,7 @@ def json_document(text: str) -> Any:
     if unframed is not None:
         advice = _other_format(unframed)
         if advice:
-            raise PlanError(advice)
+            return _text_plan(unframed, advice)
         try:
             return json.loads(unframed)
         except json.JSONDecodeError as exc:
@@ -77,5 +81,18 @@ def json_document(text: str) -> Any:
             ) from None
     advice = _other_format(text)
     if advice:
-        raise PlanError(advice)
+        return _text_plan(textwrap.dedent(text), advice)
     raise PlanError(f"not JSON ({error.msg} at line {error.lineno})")
+
+
+def _text_plan(text: str, advice: str) -> Any:
+    """A TEXT plan read as FORMAT JSON would give it, else `advice` (plus what failed)."""
+    if not advice.startswith("this is a TEXT"):
+        raise PlanError(advice)
+    try:
+        document = text_document(text)
+    except PlanError as exc:
+        raise PlanError(f"{advice} ({exc})") from None
+    if document is None:
+        raise PlanError(advice)
+    return document

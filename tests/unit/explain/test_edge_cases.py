@@ -160,13 +160,39 @@ def test_psql_framed_json_is_parsed():
     assert_adds_up(plan)
 
 
-def test_text_format_plan_says_what_to_do():
+def test_text_format_plan_is_parsed():
+    plan = load_plan(CASES_DIR / "text_format.plan")
+    framed_json = load_plan(CASES_DIR / "psql_framed_json.plan")  # the same query, as JSON
+    assert [n.label for n in plan.nodes] == [n.label for n in framed_json.nodes]
+    assert [n.parent_relationship for n in plan.nodes] == [None, "Outer", "Inner"]
+    assert plan.execution_ms == 2.583 and plan.planning_ms == 0.053
+    assert plan.node(3).get("Rows Removed by Filter") == 13205
+    assert {f.code for f in analyse(plan).findings} == {
+        f.code for f in analyse(framed_json).findings
+    }
+    assert_adds_up(plan)
+
+
+def test_unreadable_text_plan_says_what_to_do(tmp_path):
+    text = (
+        (CASES_DIR / "text_format.plan")
+        .read_text()
+        .replace("Planning Time", "garbage from the terminal\nPlanning Time")
+    )
+    (tmp_path / "plan.txt").write_text(text)
     with pytest.raises(PlanError) as error:
-        load_plan(CASES_DIR / "text_format.plan")
+        load_plan(tmp_path / "plan.txt")
     assert "TEXT-format plan" in str(error.value)
     assert "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)" in str(error.value)
-    result = CliRunner().invoke(main, ["explain", "analyze", str(CASES_DIR / "text_format.plan")])
+    assert "garbage from the terminal" in str(error.value)
+    result = CliRunner().invoke(main, ["explain", "analyze", str(tmp_path / "plan.txt")])
     assert result.exit_code == 2 and "TEXT-format plan" in result.output
+
+
+def test_yaml_plan_says_what_to_do(tmp_path):
+    (tmp_path / "plan.yaml").write_text('- Plan:\n    Node Type: "Result"\n')
+    with pytest.raises(PlanError, match="YAML-format plan: run EXPLAIN"):
+        load_plan(tmp_path / "plan.yaml")
 
 
 def test_broken_psql_framing_says_how_to_strip_it(tmp_path):
