@@ -1,10 +1,10 @@
-"""Parse PostgreSQL 12–17 `EXPLAIN (FORMAT JSON)` output into a typed node tree.
+"""Parse PostgreSQL 12–17 `EXPLAIN` output (FORMAT JSON, or TEXT) into a typed node tree.
 
 `parse_plan(document)` accepts what EXPLAIN returns (a one-element list), the element
 itself (also as auto_explain logs it), JSON text — as psql prints it too, framing and all —,
-a TEXT-format plan (`rollbook.explain.text_format`) or a path to a file. Nodes are numbered 1..n in depth-first order (the order `EXPLAIN`
-prints them). Per-node metrics (inclusive / exclusive time, buffers) are attributed by
-`rollbook.explain.metrics` as part of parsing.
+a TEXT-format plan (`rollbook.explain.text_format`) or a path to a file. Nodes are numbered
+1..n in depth-first order (the order `EXPLAIN` prints them). Per-node metrics (inclusive /
+exclusive time, buffers) are attributed by `rollbook.explain.metrics` as part of parsing.
 
 A plan made with actual times but without `Execution Time` (auto_explain, `SUMMARY OFF`)
 is analysed all the same: its execution time is the root node's actual time.
