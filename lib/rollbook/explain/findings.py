@@ -145,7 +145,8 @@ def _inherited_from(node_id: int, off: pd.DataFrame, a: Analysis, factor: float)
     children = [
         c.id
         for c in a.plan.node(node_id).children
-        if c.id in off.index
+        if c.parent_relationship not in ("InitPlan", "SubPlan")  # rows flow from inputs only
+        and c.id in off.index
         and off.at[c.id, "estimate_direction"] == row["estimate_direction"]
         and row["estimate_factor"] < off.at[c.id, "estimate_factor"] * factor
     ]
