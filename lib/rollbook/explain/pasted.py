@@ -26,8 +26,9 @@ _BORDERS = "|│║┃"
 _RULE = re.compile(r"^[\s\-+=─═┼╪╬├┤╞╡╠╣╔╗╚╝┌┐└┘╤╧┬┴]+$")
 _HEADER = re.compile(rf"^[\s{_BORDERS}]*QUERY PLAN[\s{_BORDERS}]*$")
 _WRAP_MARKS = ("+", "↵")
-# A node line of EXPLAIN's TEXT format: `Seq Scan on t  (cost=...` or `->  Sort  (actual ...`
-_TEXT_NODE = re.compile(r"^\s*(->\s+)?[A-Z][\w ]*.*\((cost|actual)[ =]")
+# A node line of EXPLAIN's TEXT format: `Seq Scan on t  (cost=...`, `->  Sort  (actual ...`
+# or, with COSTS OFF, `->  Sort`.
+_TEXT_NODE = re.compile(r"^\s*(->\s+[A-Z]|(->\s+)?[A-Z][\w ]*.*\((cost|actual)[ =])")
 _TEXT_SUMMARY = re.compile(r"^\s*(Planning|Execution) Time: [\d.]+ ms\s*$")
 
 

@@ -6,6 +6,7 @@ Each fixture in tests/fixtures/plans/cases says where it comes from in its `.sou
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from _explain_plans import CASES_DIR
@@ -187,6 +188,14 @@ def test_unreadable_text_plan_says_what_to_do(tmp_path):
     assert "garbage from the terminal" in str(error.value)
     result = CliRunner().invoke(main, ["explain", "analyze", str(tmp_path / "plan.txt")])
     assert result.exit_code == 2 and "TEXT-format plan" in result.output
+
+
+def test_text_plan_without_costs_is_read(tmp_path):
+    text = (CASES_DIR / "text_format.plan").read_text()
+    (tmp_path / "plan.txt").write_text(re.sub(r"  \(cost=[^)]*\) \(actual[^)]*\)", "", text))
+    plan = load_plan(tmp_path / "plan.txt")
+    assert [n.label for n in plan.nodes][1:] == ["Seq Scan on users u", "Seq Scan on part_0 p"]
+    assert not plan.analyzed
 
 
 def test_yaml_plan_says_what_to_do(tmp_path):

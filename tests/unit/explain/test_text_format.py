@@ -56,6 +56,8 @@ def test_text_twin_reads_as_its_json(name):
         (tr.name, tr.calls) for tr in json.triggers
     ]
     assert text.execution_reported == json.execution_reported
+    assert (text.jit and text.jit.functions) == (json.jit and json.jit.functions)
+    assert (text.jit is None) or text.jit.total_ms > 0
     assert text.settings == json.settings
     assert analyse(text).summary["analyzed"]
 
