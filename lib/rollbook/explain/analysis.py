@@ -82,9 +82,11 @@ def _join_reads(join: Node, side: Node) -> bool | None:
         return None
     if join.node_type == "Merge Join":  # stops when the other side runs out
         return True
-    if join.node_type == "Hash Join":  # an empty hash table ends the join at once
+    if join.node_type == "Hash Join":  # the hash table is built whole; if empty, ends the join
+        if inner:
+            return False
         hashed = next((c for c in join.children if c.parent_relationship == "Inner"), None)
-        return None if inner or hashed is None or hashed.rows_total != 0 else True
+        return True if hashed is not None and hashed.rows_total == 0 else None
     if not inner:
         return None
     # Nested Loop: the inner side stops at the first match of a semi / anti / unique join;
