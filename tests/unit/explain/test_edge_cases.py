@@ -70,6 +70,12 @@ def test_inner_side_under_a_limit_ran_every_loop_to_completion():
     assert [f.node_id for f in findings(plan, "MISESTIMATE")] == [inner]
 
 
+def test_hash_side_under_a_limit_was_read_whole():
+    plan = case("limit_hash_built_whole")
+    flagged = {plan.node(f.node_id).label for f in findings(plan, "MISESTIMATE")}
+    assert "Seq Scan on stale s" in flagged
+
+
 def test_a_misestimate_is_reported_once_at_its_source():
     plan = case("misestimate_propagated")
     (finding,) = findings(plan, "MISESTIMATE")
