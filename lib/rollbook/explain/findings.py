@@ -26,7 +26,8 @@ Defaults (code: fires when ... -> severity):
 - NESTED_LOOP_MANY_LOOPS: a Nested Loop ran its inner side (or a correlated SubPlan ran)
   >= 1,000 times (a Memoize's cache misses count, not its hits), and that took >= 1 ms and
   >= 20% of execution -> warning; when only PostgreSQL's rounding of per-loop times
-  (0.001 ms) leaves room for that much -> info, saying the figure is a lower bound
+  (0.001 ms) leaves room for that much, or times were not measured (TIMING OFF) -> info,
+  saying the figure is a lower bound
 - WORKERS_NOT_LAUNCHED: a Gather launched fewer workers than planned -> warning
 - JIT_OVERHEAD: JIT took >= 10% of execution and >= 10 ms -> warning
 - TEMP_IO: the statement read + wrote >= 1 MB of temp files -> warning
@@ -41,6 +42,7 @@ filters that discard most rows, disk sorts/hashes, lossy bitmaps and heap fetche
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -370,9 +372,11 @@ def nested_loop_many_loops(a: Analysis, t: FindingThresholds) -> Iterator[Findin
         if repeated is None or repeated[2] < t.nested_loop_min_loops:
             continue
         outer, inner, runs = repeated
-        low, high = _time_range(inner)
+        timed = not math.isnan(inner.inclusive_ms)
+        low, high = _time_range(inner) if timed else (0.0, math.inf)
         if high < enough:
             continue
+        took = _total_time_text(inner, low, high) if timed else "its time was not measured"
         hits = (
             f" ({_n(inner.get('Cache Hits', 0))} cache hits)"
             if inner.node_type == "Memoize"
@@ -397,7 +401,7 @@ def nested_loop_many_loops(a: Analysis, t: FindingThresholds) -> Iterator[Findin
             "NESTED_LOOP_MANY_LOOPS",
             "warning" if low >= enough else "info",
             inner.id if inner.parent_relationship == "SubPlan" else outer.id,
-            f"{what}: {_total_time_text(inner, low, high)}.",
+            f"{what}: {took}.",
             action,
         )
 

@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from _explain_plans import CASES_DIR
+from _explain_plans import CASES_DIR, PLANS_DIR
 from click.testing import CliRunner
 from pydantic import ValidationError
 
@@ -17,7 +17,7 @@ from rollbook.cli import main
 from rollbook.cli.explain import analysis_json
 from rollbook.explain.analysis import analyse
 from rollbook.explain.params import PlanAssertion
-from rollbook.explain.parse import PlanError, load_plan
+from rollbook.explain.parse import PlanError, load_plan, parse_plan
 
 # PostgreSQL prints per-loop times in whole microseconds; each loop can be 0.5 µs off.
 HALF_MICROSECOND_MS = 0.0005
@@ -106,6 +106,23 @@ def test_time_rounded_to_zero_is_a_lower_bound():
     assert inner.loops == 1_000_000 and inner.get("Actual Total Time") == 0
     assert "0.0 ms in total" not in finding.message
     assert "lower bound" in finding.message and "500 ms" in finding.message
+
+
+def test_many_loops_without_timing_say_the_time_is_unknown():
+    document = json.loads((PLANS_DIR / "nested_loop_many_loops.json").read_text())
+    timing_off = [  # as EXPLAIN (ANALYZE, TIMING OFF) prints it
+        {**document[0], "Plan": _without_times(document[0]["Plan"])}
+    ]
+    (finding,) = findings(parse_plan(timing_off), "NESTED_LOOP_MANY_LOOPS")
+    assert finding.severity == "info" and "not measured" in finding.message
+    assert "nan" not in finding.message
+
+
+def _without_times(node: dict) -> dict:
+    times = ("Actual Startup Time", "Actual Total Time")
+    bare = {k: v for k, v in node.items() if k not in times}
+    bare["Plans"] = [_without_times(child) for child in node.get("Plans", [])]
+    return bare
 
 
 # --- time attribution ------------------------------------------------------------------------
