@@ -96,26 +96,34 @@ def _join_reads(join: Node, side: Node) -> bool | None:
     return None if (side.loops or 0) <= 1 else False
 
 
-def stopped_early(node: Node) -> bool:
-    """True when what reads this node may stop before it is exhausted."""
+def stopped_early(node: Node, known: dict[int, bool] | None = None) -> bool:
+    """True when what reads this node may stop before it is exhausted.
+
+    `known` remembers the answers for a plan's nodes (each one builds on its parent's).
+    """
+    known = {} if known is None else known
+    if node.id not in known:
+        known[node.id] = _stopped_early(node, known)
+    return known[node.id]
+
+
+def _stopped_early(node: Node, known: dict[int, bool]) -> bool:
+    parent = node.parent
     if node.get("Run Condition"):  # a WindowAgg that stops once its condition fails
         return True
-    child = node
-    for ancestor in _ancestors(node):
-        if child.parent_relationship == "InitPlan":
-            return _cte_stopped(child)
-        if child.parent_relationship == "SubPlan" or _blocking(ancestor):
-            return False
-        if ancestor.node_type == "Limit" or ancestor.get("Run Condition"):
-            return True
-        reads = _join_reads(ancestor, child) if "Join Type" in ancestor.raw else None
-        if reads is not None:
-            return reads
-        child = ancestor
-    return False
+    if parent is None:
+        return False
+    if node.parent_relationship == "InitPlan":
+        return _cte_stopped(node, known)
+    if node.parent_relationship == "SubPlan" or _blocking(parent):
+        return False
+    if parent.node_type == "Limit":
+        return True
+    reads = _join_reads(parent, node) if "Join Type" in parent.raw else None
+    return stopped_early(parent, known) if reads is None else reads
 
 
-def _cte_stopped(init: Node) -> bool:
+def _cte_stopped(init: Node, known: dict[int, bool]) -> bool:
     """A CTE is read by its CTE Scans: stopped early when every one of them was."""
     name = init.subplan_name or ""
     if not name.startswith("CTE "):
@@ -126,7 +134,7 @@ def _cte_stopped(init: Node) -> bool:
     scans = [
         n for n in root.descendants() if n.node_type == "CTE Scan" and n.get("CTE Name") == name[4:]
     ]
-    return bool(scans) and all(stopped_early(scan) for scan in scans)
+    return bool(scans) and all(stopped_early(scan, known) for scan in scans)
 
 
 def rereads(node: Node) -> bool:
@@ -137,13 +145,6 @@ def rereads(node: Node) -> bool:
         and parent.node_type == "Merge Join"
         and node.parent_relationship == "Inner"
     )
-
-
-def _ancestors(node: Node):
-    parent = node.parent
-    while parent is not None:
-        yield parent
-        parent = parent.parent
 
 
 def estimate(node: Node) -> tuple[float, str]:
@@ -162,7 +163,7 @@ def estimate(node: Node) -> tuple[float, str]:
     return (factor, "under") if factor > 1 else (1 / factor, "over")
 
 
-def _row(node: Node, execution_ms: float | None) -> dict[str, Any]:
+def _row(node: Node, execution_ms: float | None, stopped: dict[int, bool]) -> dict[str, Any]:
     factor, direction = estimate(node)
     removed = node.per_loop_total("Rows Removed by Filter") + node.per_loop_total(
         "Rows Removed by Join Filter"
@@ -186,7 +187,7 @@ def _row(node: Node, execution_ms: float | None) -> dict[str, Any]:
         "rows_total": node.rows_total,
         "estimate_factor": factor,
         "estimate_direction": direction,
-        "stopped_early": stopped_early(node),
+        "stopped_early": stopped_early(node, stopped),
         "rereads": rereads(node),
         "inclusive_ms": node.inclusive_ms,
         "exclusive_ms": node.exclusive_ms,
@@ -205,7 +206,8 @@ def _row(node: Node, execution_ms: float | None) -> dict[str, Any]:
 
 def nodes_frame(plan: Plan) -> pd.DataFrame:
     """One row per node, columns as in NODE_COLUMNS."""
-    rows = [_row(node, plan.execution_ms) for node in plan.nodes]
+    stopped: dict[int, bool] = {}
+    rows = [_row(node, plan.execution_ms, stopped) for node in plan.nodes]
     return pd.DataFrame(rows, columns=list(NODE_COLUMNS)).set_index("node_id", drop=False)
 
 
