@@ -1,7 +1,8 @@
 """`rollbook explain analyze | diff | run`: EXPLAIN plans from the command line.
 
 `--json` output is documented in `rollbook/explain/schema.md`. A file that cannot be read
-or is not an EXPLAIN (FORMAT JSON) plan is one error line and exit status 2.
+or is no EXPLAIN plan in JSON or TEXT format (psql's framing is fine) is one error line
+saying what to do, and exit status 2.
 """
 
 from __future__ import annotations
@@ -37,20 +38,27 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe scalars: NaN -> null, numpy -> Python."""
-    if isinstance(value, float) and math.isnan(value):
+# Whole numbers in schema.md; every other number is a float there.
+INT_FIELDS = frozenset({"node_id", "parent_id", "processes", "node_count", "before_id", "after_id"})
+
+
+def _plain(key: str, value: Any) -> Any:
+    """JSON-safe scalars of the type schema.md declares: NaN -> null, numpy -> Python."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if math.isnan(value):
         return None
-    return value.item() if hasattr(value, "item") else value
+    return int(value) if key in INT_FIELDS else float(value)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [{k: _plain(k, v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def analysis_json(analysis: Analysis) -> dict:
     return {
-        "summary": {k: _plain(v) for k, v in analysis.summary.items()},
+        "summary": {k: _plain(k, v) for k, v in analysis.summary.items()},
         "nodes": _records(analysis.nodes[NODE_FIELDS]),
         "findings": [f.as_dict() for f in analysis.findings],
     }
@@ -73,11 +81,14 @@ def _load(path: str):
 
 def _show_analysis(analysis: Analysis) -> None:
     s = analysis.summary
-    timing = (
-        f"execution {s['execution_ms']:.3f} ms, planning {s['planning_ms']:.3f} ms"
-        if s["analyzed"]
-        else "not analysed (plan only)"
-    )
+    if not s["analyzed"]:
+        timing = "not analysed (plan only)"
+    elif s["execution_ms"] is None:
+        timing = "analysed without times (TIMING OFF)"
+    elif s["execution_reported"]:
+        timing = f"execution {s['execution_ms']:.3f} ms, planning {s['planning_ms'] or 0:.3f} ms"
+    else:
+        timing = f"{s['execution_ms']:.3f} ms (the root node's time: no Execution Time given)"
     click.echo(f"{s['name'] or 'plan'}: {s['node_count']} nodes, {timing}")
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         click.echo(analysis.nodes[TABLE_FIELDS].round(3).to_string())
@@ -96,7 +107,7 @@ def explain_group() -> None:
 @click.argument("plan_file", metavar="PLAN.json")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output (schema.md)")
 def analyze_command(plan_file: str, as_json: bool) -> None:
-    """Summary, per-node metrics and findings of an EXPLAIN (FORMAT JSON) file."""
+    """Summary, per-node metrics and findings of an EXPLAIN plan file (JSON or TEXT)."""
     analysis = analyse(_load(plan_file))
     if as_json:
         click.echo(json.dumps(analysis_json(analysis), indent=2))

@@ -13,16 +13,23 @@ from typing import Any
 import pandas as pd
 
 from rollbook.explain.findings import Finding, find, findings_frame
+from rollbook.explain.metrics import after_trigger_ms
 from rollbook.explain.params import FindingThresholds
-from rollbook.explain.parse import BUFFER_KEYS, IO_TIME_KEYS, Node, Plan
+from rollbook.explain.tree import BUFFER_KEYS, IO_TIME_KEYS, Node, Plan
 
 # Nodes that read a table (their rows + rows removed = rows examined).
 TABLE_SCANS = frozenset(
     {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan",
      "Sample Scan"}
 )  # fmt: skip
-# Nodes that read all their input before returning a row: a Limit above them stops nothing below.
-_BLOCKING = frozenset({"Sort", "Hash", "Aggregate", "Materialize", "SetOp", "WindowAgg"})
+# Nodes that read all their input before returning a row: nothing above them stops their input.
+_BLOCKING = frozenset({"Sort", "Hash"})
+_BLOCKING_STRATEGIES = frozenset({"Plain", "Hashed", "Mixed"})  # Aggregate / SetOp
+# Nodes that report no rows of their own (a bitmap is not rows).
+_NO_ROWS = frozenset({"BitmapAnd", "BitmapOr"})
+# Join types whose result keeps every row of one side: that side is always read to its end.
+_PRESERVED_SIDE = {"Left": {"Outer"}, "Anti": {"Outer"}, "Right": {"Inner"},
+                   "Full": {"Outer", "Inner"}}  # fmt: skip
 
 NODE_COLUMNS = {
     "node_id": "1..n in the order EXPLAIN prints nodes",
@@ -42,7 +49,9 @@ NODE_COLUMNS = {
     "rows_total": "actual rows over all loops",
     "estimate_factor": "max(actual/estimated, estimated/actual) per loop (>= 1)",
     "estimate_direction": "under (more rows than estimated), over, or exact",
-    "stopped_early": "a Limit / semi-join stopped it, so fewer rows than estimated is expected",
+    "stopped_early": "something above stopped reading it (Limit, semi-join, a join whose other "
+    "side ran out, a Run Condition, a stopped CTE Scan): fewer rows than estimated is expected",
+    "rereads": "inner side of a Merge Join: its rows count rows re-read after mark/restore",
     "inclusive_ms": "wall-clock time of the node and everything it ran",
     "exclusive_ms": "inclusive minus what its children (and sub-plans) took",
     "exclusive_share": "exclusive_ms / execution time",
@@ -58,31 +67,95 @@ NODE_COLUMNS = {
 }
 
 
-def stopped_early(node: Node) -> bool:
-    """True when an ancestor stops reading this node before it is exhausted."""
-    child = node
-    for ancestor in _ancestors(node):
-        if ancestor.node_type in _BLOCKING:
+def _blocking(node: Node) -> bool:
+    if node.node_type in _BLOCKING:
+        return True
+    return node.node_type in ("Aggregate", "SetOp") and node.get("Strategy") in _BLOCKING_STRATEGIES
+
+
+def _join_reads(join: Node, side: Node) -> bool | None:
+    """Does `join` stop reading `side` early (True), read it to the end (False), or read it
+    as far as the join itself is read (None)?"""
+    join_type = join.get("Join Type", "Inner")
+    inner = side.parent_relationship == "Inner"
+    if side.parent_relationship in _PRESERVED_SIDE.get(join_type, ()):
+        return None
+    if join.node_type == "Merge Join":  # stops when the other side runs out
+        return True
+    if join.node_type == "Hash Join":  # the hash table is built whole; if empty, ends the join
+        if inner:
             return False
-        if ancestor.node_type == "Limit":
-            return True
-        if child.parent_relationship == "Inner" and ancestor.get("Join Type") in ("Semi", "Anti"):
-            return True
-        child = ancestor
-    return False
+        hashed = next((c for c in join.children if c.parent_relationship == "Inner"), None)
+        return True if hashed is not None and hashed.rows_total == 0 else None
+    if not inner:
+        return None
+    # Nested Loop: the inner side stops at the first match of a semi / anti / unique join;
+    # otherwise each of its loops runs to the end (only the last one can be cut short)
+    if join_type in ("Semi", "Anti") or join.get("Inner Unique") is True:
+        return True
+    return None if (side.loops or 0) <= 1 else False
 
 
-def _ancestors(node: Node):
+def stopped_early(node: Node, known: dict[int, bool] | None = None) -> bool:
+    """True when what reads this node may stop before it is exhausted.
+
+    `known` remembers the answers for a plan's nodes (each one builds on its parent's).
+    """
+    known = {} if known is None else known
+    if node.id not in known:
+        known[node.id] = _stopped_early(node, known)
+    return known[node.id]
+
+
+def _stopped_early(node: Node, known: dict[int, bool]) -> bool:
     parent = node.parent
-    while parent is not None:
-        yield parent
-        parent = parent.parent
+    if node.get("Run Condition"):  # a WindowAgg that stops once its condition fails
+        return True
+    if parent is None:
+        return False
+    if node.parent_relationship == "InitPlan":
+        return _cte_stopped(node, known)
+    if node.parent_relationship == "SubPlan" or _blocking(parent):
+        return False
+    if parent.node_type == "Limit":
+        return True
+    reads = _join_reads(parent, node) if "Join Type" in parent.raw else None
+    return stopped_early(parent, known) if reads is None else reads
+
+
+def _cte_stopped(init: Node, known: dict[int, bool]) -> bool:
+    """A CTE is read by its CTE Scans: stopped early when every one of them was."""
+    name = init.subplan_name or ""
+    if not name.startswith("CTE "):
+        return False
+    root = init
+    while root.parent is not None:
+        root = root.parent
+    scans = [
+        n for n in root.descendants() if n.node_type == "CTE Scan" and n.get("CTE Name") == name[4:]
+    ]
+    return bool(scans) and all(stopped_early(scan, known) for scan in scans)
+
+
+def rereads(node: Node) -> bool:
+    """The inner side of a Merge Join counts the rows it re-reads after mark/restore."""
+    parent = node.parent
+    return (
+        parent is not None
+        and parent.node_type == "Merge Join"
+        and node.parent_relationship == "Inner"
+    )
 
 
 def estimate(node: Node) -> tuple[float, str]:
     """Row-estimate factor (>= 1) and direction, per loop."""
     actual, planned = node.actual_rows, node.plan_rows
-    if node.never_executed or math.isnan(actual) or math.isnan(planned):
+    if (
+        node.never_executed
+        or node.node_type in _NO_ROWS
+        or math.isnan(actual)
+        or math.isnan(planned)
+    ):
         return math.nan, ""
     factor = max(actual, 1.0) / max(planned, 1.0)
     if factor == 1.0:
@@ -90,7 +163,7 @@ def estimate(node: Node) -> tuple[float, str]:
     return (factor, "under") if factor > 1 else (1 / factor, "over")
 
 
-def _row(node: Node, execution_ms: float | None) -> dict[str, Any]:
+def _row(node: Node, execution_ms: float | None, stopped: dict[int, bool]) -> dict[str, Any]:
     factor, direction = estimate(node)
     removed = node.per_loop_total("Rows Removed by Filter") + node.per_loop_total(
         "Rows Removed by Join Filter"
@@ -114,7 +187,8 @@ def _row(node: Node, execution_ms: float | None) -> dict[str, Any]:
         "rows_total": node.rows_total,
         "estimate_factor": factor,
         "estimate_direction": direction,
-        "stopped_early": stopped_early(node),
+        "stopped_early": stopped_early(node, stopped),
+        "rereads": rereads(node),
         "inclusive_ms": node.inclusive_ms,
         "exclusive_ms": node.exclusive_ms,
         "exclusive_share": node.exclusive_ms / execution_ms if execution_ms else math.nan,
@@ -132,7 +206,8 @@ def _row(node: Node, execution_ms: float | None) -> dict[str, Any]:
 
 def nodes_frame(plan: Plan) -> pd.DataFrame:
     """One row per node, columns as in NODE_COLUMNS."""
-    rows = [_row(node, plan.execution_ms) for node in plan.nodes]
+    stopped: dict[int, bool] = {}
+    rows = [_row(node, plan.execution_ms, stopped) for node in plan.nodes]
     return pd.DataFrame(rows, columns=list(NODE_COLUMNS)).set_index("node_id", drop=False)
 
 
@@ -153,6 +228,7 @@ def summarise(plan: Plan, frame: pd.DataFrame) -> dict[str, Any]:
     root = plan.root
     exclusive_sum = float(frame["exclusive_ms"].sum()) if plan.analyzed else math.nan
     execution = plan.execution_ms
+    after_triggers = after_trigger_ms(plan)
 
     def buffers(key: str) -> float:  # NaN when EXPLAIN ran without BUFFERS
         return root.buffers(key) if "Shared Hit Blocks" in root.raw else math.nan
@@ -165,10 +241,12 @@ def summarise(plan: Plan, frame: pd.DataFrame) -> dict[str, Any]:
         "planning_ms": plan.planning_ms,
         "execution_ms": execution,
         "nodes_exclusive_ms": exclusive_sum,
+        "execution_reported": plan.execution_reported,
         "trigger_ms": plan.trigger_ms,
+        "after_trigger_ms": after_triggers,
         "jit_ms": plan.jit.total_ms if plan.jit else 0.0,
         # executor start-up / shutdown (e.g. deleting temp files): in no node
-        "unattributed_ms": execution - exclusive_sum - plan.trigger_ms if execution else math.nan,
+        "unattributed_ms": execution - exclusive_sum - after_triggers if execution else math.nan,
         "rows_examined": rows_examined(frame) if plan.analyzed else math.nan,
         "shared_blocks": buffers("shared_hit_blocks") + buffers("shared_read_blocks"),
         **{key: buffers(key) for key in BUFFER_KEYS},

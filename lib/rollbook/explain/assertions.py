@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rollbook.explain.analysis import nodes_frame, rows_examined
 from rollbook.explain.params import PlanAssertion
-from rollbook.explain.parse import Node, Plan
+from rollbook.explain.tree import Node, Plan
 from rollbook.verdict import Check, compare, expect
 
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from rollbook.explain.analysis import Analysis, analyse
 from rollbook.explain.diff import PlanDiff
-from rollbook.explain.parse import Plan
+from rollbook.explain.tree import Plan
 
 BAR_METRICS = {
     "exclusive_ms": "exclusive time (ms)",

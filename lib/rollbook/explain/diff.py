@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rollbook.explain.analysis import Analysis, analyse
-from rollbook.explain.parse import Node, Plan
+from rollbook.explain.tree import Node, Plan
 
 NODE_METRICS = ("exclusive_ms", "rows_total", "exclusive_shared_blocks")
 STATEMENT_METRICS = ("execution_ms", "planning_ms", "shared_blocks", "rows_examined", "node_count")

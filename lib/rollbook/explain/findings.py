@@ -8,17 +8,26 @@ Defaults (code: fires when ... -> severity):
 
 - HOT_NODE: a node's exclusive time >= 50% of execution and >= 10 ms -> info
 - MISESTIMATE: rows off by >= 10x per loop, the larger side >= 100 rows over all loops;
-  over-estimates of nodes a Limit / semi-join stopped early are expected and skipped
-  -> warning (critical from 1000x)
+  over-estimates of nodes stopped early (Limit, semi/anti/unique join, a join whose other
+  side ran out, a Run Condition, a stopped CTE Scan) and the re-read rows of a Merge Join's
+  inner side are expected and skipped; BitmapAnd/BitmapOr report no rows. A node that only
+  carries on a child's error (less than another 10x) is named in the child's finding, not
+  reported again -> warning (critical from 1000x)
 - SEQ_SCAN_FILTER_WASTE: a Seq Scan's filter removes >= 90% of the rows it reads,
   >= 1,000 rows -> warning
 - INDEX_FILTER_WASTE: an index / bitmap scan's Filter removes >= 50% of the rows the
   index found, >= 1,000 rows -> warning
-- SORT_SPILL: a Sort (or Incremental Sort) used disk -> warning
-- HASH_SPILL: a Hash or HashAggregate needed more than one batch -> warning
+- SORT_SPILL: a Sort or Incremental Sort used disk, in the leader or in a parallel
+  worker -> warning
+- HASH_SPILL: a Hash or HashAggregate needed more than one batch, in the leader or in a
+  parallel worker -> warning
 - LOSSY_BITMAP: a Bitmap Heap Scan had lossy heap blocks -> warning
 - HEAP_FETCHES: an Index Only Scan fetched >= 10% of its rows (>= 100) from the heap -> info
-- NESTED_LOOP_MANY_LOOPS: a Nested Loop ran its inner side >= 1,000 times -> warning
+- NESTED_LOOP_MANY_LOOPS: a Nested Loop ran its inner side (or a correlated SubPlan ran)
+  >= 1,000 times (a Memoize's cache misses count, not its hits), and that took >= 1 ms and
+  >= 20% of execution -> warning; when only PostgreSQL's rounding of per-loop times
+  (0.001 ms) leaves room for that much, or times were not measured (TIMING OFF) -> info,
+  saying the figure is a lower bound
 - WORKERS_NOT_LAUNCHED: a Gather launched fewer workers than planned -> warning
 - JIT_OVERHEAD: JIT took >= 10% of execution and >= 10 ms -> warning
 - TEMP_IO: the statement read + wrote >= 1 MB of temp files -> warning
@@ -33,16 +42,25 @@ filters that discard most rows, disk sorts/hashes, lossy bitmaps and heap fetche
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import pandas as pd
 
+from rollbook.explain.metrics import HALF_MICROSECOND_MS
 from rollbook.explain.params import FindingThresholds
+from rollbook.explain.tree import Node, Plan
 
-if TYPE_CHECKING:
-    from rollbook.explain.analysis import Analysis
+
+class Analysis(Protocol):
+    """What the rules read (`rollbook.explain.analysis.Analysis` has it)."""
+
+    plan: Plan
+    nodes: pd.DataFrame
+    summary: dict[str, Any]
+
 
 BLOCK_BYTES = 8192
 SEVERITIES = ("info", "warning", "critical")
@@ -67,7 +85,7 @@ class Finding:
         return asdict(self)
 
 
-Rule = Callable[["Analysis", FindingThresholds], Iterator[Finding]]
+Rule = Callable[[Analysis, FindingThresholds], Iterator[Finding]]
 RULES: list[Rule] = []
 
 
@@ -108,24 +126,58 @@ def hot_node(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
         )
 
 
-@rule
-def misestimate(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+def _misestimated(a: Analysis, t: FindingThresholds) -> pd.DataFrame:
+    """Rows off by the threshold factor, less what the plan's shape explains."""
     nodes = a.nodes
     larger = nodes[["plan_rows", "actual_rows"]].max(axis=1) * nodes["loops"]
+    expected = ((nodes["estimate_direction"] == "over") & nodes["stopped_early"]) | (
+        (nodes["estimate_direction"] == "under") & nodes["rereads"]
+    )
     off = (
         (nodes["estimate_factor"] >= t.misestimate_factor)
         & (larger >= t.misestimate_min_rows)
-        & ~((nodes["estimate_direction"] == "over") & nodes["stopped_early"])
+        & ~expected
     )
-    for row in _rows(a, off):
+    return nodes[off]
+
+
+def _inherited_from(node_id: int, off: pd.DataFrame, a: Analysis, factor: float) -> int | None:
+    """The misestimated child whose error this node only carries on (no new `factor`x)."""
+    row = off.loc[node_id]
+    children = [
+        c.id
+        for c in a.plan.node(node_id).children
+        if c.parent_relationship not in ("InitPlan", "SubPlan")  # rows flow from inputs only
+        and c.id in off.index
+        and off.at[c.id, "estimate_direction"] == row["estimate_direction"]
+        and row["estimate_factor"] < off.at[c.id, "estimate_factor"] * factor
+    ]
+    return max(children, key=lambda c: off.at[c, "estimate_factor"], default=None)
+
+
+@rule
+def misestimate(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
+    off = _misestimated(a, t)
+    source: dict[int, int] = {}
+    for node_id in sorted(off.index, reverse=True):  # children (higher ids) first
+        child = _inherited_from(node_id, off, a, t.misestimate_factor)
+        source[node_id] = node_id if child is None else source[child]
+    for node_id, row in off.iterrows():
+        if source[node_id] != node_id:
+            continue
         factor = row["estimate_factor"]
         more_or_fewer = "more" if row["estimate_direction"] == "under" else "fewer"
+        heirs = [
+            f"#{n} {off.at[n, 'label']}" for n in off.index if n != node_id and source[n] == node_id
+        ]
+        carried = f" The error carries over to {', '.join(heirs)}." if heirs else ""
         yield Finding(
             "MISESTIMATE",
             "critical" if factor >= 1000 else "warning",
-            int(row["node_id"]),
+            int(node_id),
             f"{row['label']}: {factor:,.0f}x {more_or_fewer} rows than estimated "
-            f"({_n(row['actual_rows'])} actual vs {_n(row['plan_rows'])} estimated per loop).",
+            f"({_n(row['actual_rows'])} actual vs {_n(row['plan_rows'])} estimated per loop)."
+            + carried,
             "refresh statistics (ANALYZE); for correlated columns CREATE STATISTICS "
             "(dependencies, mcv); raise the column's statistics target for skewed data",
         )
@@ -179,38 +231,68 @@ def _node_rows(a: Analysis, node_types: set[str]):
             yield node
 
 
+def _sort_spills(details: dict) -> Iterator[tuple[str, float]]:
+    """(sort method, kB on disk) of each spill in a node's (or one worker's) sort details."""
+    method = details.get("Sort Method", "")
+    if details.get("Sort Space Type") == "Disk" or "external" in method:
+        yield method or "external sort", float(details.get("Sort Space Used", 0))
+    for groups in ("Full-sort Groups", "Pre-sorted Groups"):  # Incremental Sort
+        group = details.get(groups) or {}
+        disk = group.get("Sort Space Disk")
+        if disk:
+            methods = ", ".join(group.get("Sort Methods Used", [])) or "external sort"
+            yield f"{methods}, {groups.lower()}", float(disk.get("Peak Sort Space Used", 0))
+
+
+def _in_workers(node: Node, spills: Callable[[dict], Iterator]) -> Iterator[tuple[str, tuple]]:
+    """Each spill of the node itself (the leader) and of each parallel worker."""
+    for spill in spills(node.raw):
+        yield "", spill
+    for worker in node.get("Workers") or ():
+        for spill in spills(worker):
+            yield f" in worker {worker.get('Worker Number', '?')}", spill
+
+
 @rule
 def sort_spill(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
     for node in _node_rows(a, {"Sort", "Incremental Sort"}):
-        method = node.get("Sort Method", "")
-        if node.get("Sort Space Type") == "Disk" or "external" in method:
+        spills = [
+            f"{_n(kb)} kB{where} ({method})"
+            for where, (method, kb) in _in_workers(node, _sort_spills)
+        ]
+        if spills:
             yield Finding(
                 "SORT_SPILL",
                 "warning",
                 node.id,
-                f"{node.label} spilled {_n(node.get('Sort Space Used', 0))} kB to disk "
-                f"({method or 'external sort'}).",
+                f"{node.label} spilled to disk: {'; '.join(spills)}.",
                 "avoid the sort with an index in the ORDER BY order, or raise work_mem "
                 f"for this query (now {a.plan.settings.get('work_mem', 'the default')})",
             )
 
 
+def _hash_batches(details: dict) -> Iterator[tuple[int, object]]:
+    batches = int(details.get("Hash Batches", details.get("HashAgg Batches", 1)) or 1)
+    if batches > 1:
+        yield batches, details.get("Original Hash Batches")
+
+
 @rule
 def hash_spill(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
     for node in _node_rows(a, {"Hash", "Aggregate"}):
-        batches = int(node.get("Hash Batches", node.get("HashAgg Batches", 1)) or 1)
-        if batches <= 1:
-            continue
-        original = node.get("Original Hash Batches")
-        grew = f", planned {original}" if original and original != batches else ""
-        yield Finding(
-            "HASH_SPILL",
-            "warning",
-            node.id,
-            f"{node.label} needed {batches} batches{grew}: the hash table did not fit in memory.",
-            "raise work_mem (or hash_mem_multiplier) for this query, or make the hashed "
-            "side smaller",
-        )
+        spills = []
+        for where, (batches, original) in _in_workers(node, _hash_batches):
+            grew = f", planned {original}" if original and original != batches else ""
+            spills.append(f"{batches} batches{where}{grew}")
+        if spills:
+            yield Finding(
+                "HASH_SPILL",
+                "warning",
+                node.id,
+                f"{node.label} needed {'; '.join(spills)}: the hash table did not fit in memory.",
+                "raise work_mem (or hash_mem_multiplier) for this query, or make the hashed "
+                "side smaller",
+            )
 
 
 @rule
@@ -243,20 +325,85 @@ def heap_fetches(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
             )
 
 
+def _repeated(node: Node) -> tuple[Node, Node, float] | None:
+    """(the node that repeats it, the repeated inner side, times it really ran) or None."""
+    parent = node.parent
+    if parent is None or node.loops is None:
+        return None
+    if node.parent_relationship == "SubPlan":  # a correlated sub-query, once per outer row
+        return parent, node, node.loops
+    if parent.node_type != "Nested Loop" or node.parent_relationship != "Inner":
+        return None
+    if node.node_type == "Memoize":  # cache hits do not run the inner side again
+        return parent, node, float(node.get("Cache Misses", node.loops))
+    return parent, node, node.loops
+
+
+def _time_range(node: Node) -> tuple[float, float]:
+    """What the node's total time can be, given PostgreSQL's rounding of per-loop times.
+
+    The upper end is also bounded by its parent's time less its siblings'.
+    """
+    error = HALF_MICROSECOND_MS * (node.loops or 0) / node.processes
+    parent = node.parent
+    room = parent.inclusive_ms - sum(c.inclusive_ms for c in parent.children if c is not node)
+    return max(node.inclusive_ms - error, 0.0), min(node.inclusive_ms + error, max(room, 0.0))
+
+
+def _total_time_text(node: Node, low: float, high: float) -> str:
+    if node.inclusive_ms == 0 and high > 0:
+        return (
+            "its time rounds to 0.000 ms per loop, so the total PostgreSQL reports (0.0 ms) "
+            f"is a lower bound: it may be up to {high:,.0f} ms"
+        )
+    if high - low >= 0.1 * node.inclusive_ms:
+        return (
+            f"{node.inclusive_ms:.1f} ms in total, between {low:.1f} and {high:.1f} ms as "
+            "PostgreSQL rounds per-loop times to 0.001 ms"
+        )
+    return f"{node.inclusive_ms:.1f} ms in total"
+
+
 @rule
 def nested_loop_many_loops(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
-    for node in _node_rows(a, {"Nested Loop"}):
-        inner = [c for c in node.children if c.parent_relationship == "Inner"]
-        if inner and (inner[0].loops or 0) >= t.nested_loop_min_loops:
-            yield Finding(
-                "NESTED_LOOP_MANY_LOOPS",
-                "warning",
-                node.id,
-                f"{node.label} ran {inner[0].label} {_n(inner[0].loops)} times "
-                f"({inner[0].inclusive_ms:.1f} ms in total).",
-                "check the outer side's row estimate; a hash join or a better index on the "
-                "inner side may do fewer lookups",
+    enough = max(t.nested_loop_min_ms, t.nested_loop_min_share * (a.plan.execution_ms or 0))
+    for node in a.plan.nodes:
+        repeated = _repeated(node)
+        if repeated is None or repeated[2] < t.nested_loop_min_loops:
+            continue
+        outer, inner, runs = repeated
+        timed = not math.isnan(inner.inclusive_ms)
+        low, high = _time_range(inner) if timed else (0.0, math.inf)
+        if high < enough:
+            continue
+        took = _total_time_text(inner, low, high) if timed else "its time was not measured"
+        hits = (
+            f" ({_n(inner.get('Cache Hits', 0))} cache hits)"
+            if inner.node_type == "Memoize"
+            else ""
+        )
+        if inner.parent_relationship == "SubPlan":
+            what = (
+                f"{inner.subplan_name} ({inner.label}) ran {_n(runs)} times, once per row "
+                f"of {outer.label}"
             )
+            action = (
+                "rewrite the correlated sub-query as a join (or LATERAL join) so PostgreSQL can "
+                "hash or merge it, or index the columns it filters on"
+            )
+        else:
+            what = f"{outer.label} ran {inner.label} {_n(runs)} times{hits}"
+            action = (
+                "check the outer side's row estimate; a hash join or a better index on the "
+                "inner side may do fewer lookups"
+            )
+        yield Finding(
+            "NESTED_LOOP_MANY_LOOPS",
+            "warning" if low >= enough else "info",
+            inner.id if inner.parent_relationship == "SubPlan" else outer.id,
+            f"{what}: {took}.",
+            action,
+        )
 
 
 @rule

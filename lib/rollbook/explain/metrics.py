@@ -9,15 +9,20 @@
 - **Exclusive** time is inclusive minus what the node's children took. Sub-plans are
   subtracted from the node that actually ran them:
   - a correlated SubPlan from its parent (which evaluates it per row);
-  - an InitPlan from the deepest node that references its output parameter (`$0` up to
-    PostgreSQL 16, `(InitPlan 1).col1` from 17) — the first evaluation runs it there —
-    or from its parent when nothing below references it;
+  - an InitPlan from the Gather that evaluates it before starting its workers
+    (`Params Evaluated`), else from the deepest node that references its output parameter
+    (`$0` up to PostgreSQL 16, `(InitPlan 1).col1` from 17) — the first evaluation runs
+    it there. When nothing shows a reference (e.g. only an output list uses it, shown only
+    with VERBOSE), from its parent — or, when the parent's own time is too small to hold
+    it, from the child whose time holds it, going down as far as needed;
   - a CTE from the CTE Scans that read it (the slowest scan first, each up to its own
     time), so the CTE's work is counted once, in the CTE's own nodes, not again in the scans.
 - Buffers (already totals over loops and workers) get the same attribution.
 
 With this, the exclusive times of a serial plan add up to its root's inclusive time,
 which is the execution time minus executor start-up/shutdown and AFTER triggers.
+BEFORE triggers run inside their ModifyTable node, so their time is already in it
+(`after_trigger_ms` tells the two apart).
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from __future__ import annotations
 import math
 import re
 
-from rollbook.explain.parse import BUFFER_KEYS, PARALLEL_GATHERS, Node, Plan
+from rollbook.explain.tree import BUFFER_KEYS, PARALLEL_GATHERS, Node, Plan
 
+# PostgreSQL prints per-loop times rounded to 0.001 ms: each loop can be 0.5 µs off.
+HALF_MICROSECOND_MS = 0.0005
 _RETURNS = re.compile(r"returns (\$[\d,$ ]+)\)")
 
 
@@ -110,11 +117,33 @@ def _hosts(child: Node) -> list[tuple[Node, float]]:
         scans = [n for n in others if n.node_type == "CTE Scan" and n.get("CTE Name") == cte]
         return _cte_shares(child, scans) or [(parent, 1.0)]
     pattern = _param_pattern(name)
+    evaluators = [
+        n for n in others if any(pattern.search(p) for p in n.get("Params Evaluated", ()))
+    ]
+    if evaluators:
+        return [(evaluators[0], 1.0)]
     users = [n for n in others if _references(n, pattern)]
     if not users:
-        return [(parent, 1.0)]
+        return [(_with_room_for(child, parent), 1.0)]
     deepest = max(users, key=lambda n: n.depth)  # max() keeps the first of equal depth
     return [(deepest, 1.0)]
+
+
+def _own_time(node: Node, but: Node) -> float:
+    """Inclusive time less its children's (other than `but`): room for hidden work."""
+    below = sum(c.inclusive_ms for c in node.children if c is not but)
+    return node.inclusive_ms - below
+
+
+def _with_room_for(init: Node, node: Node) -> Node:
+    """`node`, or the descendant whose own time can hold the InitPlan `init` ran in it."""
+    tolerance = HALF_MICROSECOND_MS * (init.loops or 0) + 0.002
+    while not _own_time(node, init) + tolerance >= init.inclusive_ms:
+        inputs = [c for c in node.children if c is not init and c.inclusive_ms >= init.inclusive_ms]
+        if not inputs:
+            break
+        node = max(inputs, key=lambda c: c.inclusive_ms)
+    return node
 
 
 def attribute(plan: Plan) -> None:
@@ -134,3 +163,19 @@ def attribute(plan: Plan) -> None:
             key: max(node.buffers(key) - sum(s * c.buffers(key) for c, s in inner), 0.0)
             for key in BUFFER_KEYS
         }
+
+
+def after_trigger_ms(plan: Plan) -> float:
+    """Trigger time spent after the node tree ran (AFTER triggers), not inside a node.
+
+    EXPLAIN lists BEFORE and AFTER triggers alike. Foreign-key (constraint) triggers are
+    AFTER triggers; the others count as AFTER as far as the time outside the root node
+    (execution minus the root's time) leaves room, and as BEFORE (inside the
+    ModifyTable) beyond that.
+    """
+    if not plan.triggers or plan.execution_ms is None or math.isnan(plan.root.inclusive_ms):
+        return plan.trigger_ms
+    constraint = sum(t.time_ms for t in plan.triggers if t.constraint)
+    outside = max(plan.execution_ms - plan.root.inclusive_ms - constraint, 0.0)
+    others = plan.trigger_ms - constraint
+    return float(constraint + min(others, outside))

@@ -19,11 +19,13 @@ explain:
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from rollbook.config.base import Strict
+from rollbook.explain.tree import NODE_KINDS
 
 
 class NamedQuery(Strict):
@@ -61,7 +63,19 @@ class FindingThresholds(Strict):
     )
     heap_fetches_min: int = Field(default=100, ge=0, description="HEAP_FETCHES: at least")
     nested_loop_min_loops: int = Field(
-        default=1000, ge=1, description="NESTED_LOOP_MANY_LOOPS: loops of the inner side"
+        default=1000,
+        ge=1,
+        description="NESTED_LOOP_MANY_LOOPS: times the inner side (or SubPlan) really ran "
+        "(a Memoize's cache misses)",
+    )
+    nested_loop_min_ms: float = Field(
+        default=1.0, ge=0, description="NESTED_LOOP_MANY_LOOPS: the inner side's total time"
+    )
+    nested_loop_min_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="NESTED_LOOP_MANY_LOOPS: and the inner side's total time / execution time",
     )
     jit_share: float = Field(
         default=0.1, gt=0, description="JIT_OVERHEAD: JIT total time / execution time"
@@ -108,6 +122,22 @@ class PlanAssertion(Strict):
     max_execution_ms: float | None = Field(default=None, ge=0)
     max_buffers: int | None = Field(default=None, ge=0)
 
+    @field_validator("no_node")
+    @classmethod
+    def _names_a_node_kind(cls, pattern: str | None) -> str | None:
+        if pattern is None:
+            return pattern
+        kind = node_pattern_kind(pattern)
+        known = {k.lower(): k for k in NODE_KINDS}
+        if kind.lower() not in known:
+            close = get_close_matches(kind.lower(), known, n=1)
+            hint = f"did you mean {known[close[0]]!r}? " if close else ""
+            raise ValueError(
+                f"{kind!r} is no PostgreSQL plan node: {hint}(e.g. Seq Scan, Index Scan, Sort, "
+                "Nested Loop, Hash Join, HashAggregate, optionally 'on <table>' or 'using <index>')"
+            )
+        return pattern
+
     @model_validator(mode="after")
     def _exactly_one(self) -> PlanAssertion:
         given = [k for k in ASSERTION_KINDS if getattr(self, k) is not None]
@@ -122,6 +152,15 @@ class PlanAssertion(Strict):
     @property
     def value(self) -> Any:
         return getattr(self, self.kind)
+
+
+def node_pattern_kind(pattern: str) -> str:
+    """The node kind a `no_node` pattern names: `Parallel Seq Scan on m` -> `Seq Scan`."""
+    kind = pattern.partition(" on ")[0].partition(" using ")[0].strip()
+    for prefix in ("parallel ", "partial ", "finalize "):
+        if kind.lower().startswith(prefix):
+            kind = kind[len(prefix) :]
+    return kind.removesuffix(" Backward").removesuffix(" backward")
 
 
 class ExplainSettings(Strict):
