@@ -17,7 +17,7 @@ _LISTED = ["run_id", "outcome", "exit_code", "mode", "started_at", "duration_sec
 
 
 @click.group("runs", invoke_without_command=True)
-@click.option("--since", help="only runs started within e.g. 30m, 6h, 2d, 1w, or since a date")
+@click.option("--since", help="only runs started within e.g. 90s, 1h30m, 2d, or since a date")
 @click.option("--notebook", "runbook", help="only runs of this runbook (notebook name)")
 @click.option(
     "--verdict", "outcome", type=click.Choice([o.value for o in Outcome]), help="only this outcome"
