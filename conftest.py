@@ -59,7 +59,7 @@ test_lab.__test__ = False  # a helper, not a test
 # that inject regressions and faults into the rolled-out lab (validation, incident review)
 # come after the notebooks, so the runbooks nbval executes judge clean post-rollout traffic.
 FIRST = ("test_workload.py", "test_canary_lab.py")
-AFTER_ROLLOUT = ("test_rollout.py",)
+AFTER_ROLLOUT = ("test_rollout.py", "test_airflow_dag.py")
 AFTER_NOTEBOOKS = ("test_validation_runbook.py", "test_incident_review.py")
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rollbook.duration import DurationError
 from rollbook.prom.client import PROMETHEUS_MAX_POINTS, _http_error, choose_step, plan_chunks, tidy
 from rollbook.prom.window import Window, WindowError, around_run, as_window, parse_duration
 
@@ -15,7 +16,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def test_durations() -> None:
     assert parse_duration("1h30m") == timedelta(minutes=90)
     assert parse_duration("250ms") == timedelta(milliseconds=250)
-    with pytest.raises(WindowError, match="not a duration"):
+    with pytest.raises(DurationError, match="not a duration"):
         parse_duration("5 minutes")
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from contextlib import closing
+from contextlib import closing, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pandas as pd
 
 from rollbook.archive.layout import RunPaths, default_output_dir
 from rollbook.archive.results import read_json
+from rollbook.duration import EXAMPLES, DurationError, parse_duration
 
 CATALOG_FILE = "catalog.sqlite"
 COLUMNS = (
@@ -34,8 +34,6 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (run_id PRIMARY KEY, {", ".join(COLUMNS[1:])});
 CREATE INDEX IF NOT EXISTS runs_started_at ON runs (started_at);
 """
-_SINCE = re.compile(r"^(\d+)\s*([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def _connect(output_dir: Path) -> sqlite3.Connection:
@@ -74,19 +72,19 @@ def rebuild(output_dir: Path | None = None) -> int:
 
 
 def parse_since(since: str | datetime | timedelta) -> datetime:
-    """`30m`, `6h`, `2d`, `1w`, an ISO date/time, a datetime or a timedelta -> UTC instant."""
+    """A duration ago (`90s`, `1h30m`, `2d`: `rollbook.duration`), an ISO date/time, a
+    datetime or a timedelta -> UTC instant."""
     if isinstance(since, timedelta):
         return datetime.now(UTC) - since
     if isinstance(since, datetime):
         return since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
-    match = _SINCE.match(since.strip())
-    if match:
-        return datetime.now(UTC) - timedelta(**{_UNITS[match[2]]: int(match[1])})
+    with suppress(DurationError):
+        return datetime.now(UTC) - parse_duration(since)
     try:
         return parse_since(datetime.fromisoformat(since))
     except ValueError:
         raise ValueError(
-            f"since {since!r}: use a duration like 30m, 6h, 2d, 1w or an ISO date"
+            f"since {since!r}: use a duration like {EXAMPLES} or an ISO date"
         ) from None
 
 

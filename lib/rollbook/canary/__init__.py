@@ -7,16 +7,24 @@ In a runbook (params' `canary:` section; a dry run unless `safety.apply`):
         result = ramp.run()
     rb.add_checks(result.checks())
     result.timeline(); result.chart()
+
+The names below load on first use (`rollbook.lazy`): the params model reads the `canary:`
+section without loading the judge's statistics (scipy).
 """
+
+from typing import TYPE_CHECKING
 
 # The params model embeds this package's section; loading it first keeps the import order
 # one-way whichever module of this package is imported first.
 import rollbook.config  # noqa: F401
-from rollbook.canary.controller import Ramp, RampController
-from rollbook.canary.judge import Buckets, Judgement, judge
-from rollbook.canary.params import CanaryParams
-from rollbook.canary.ramp import RampError, controller_for, ramp_for
-from rollbook.canary.result import Outcome, RampResult
+from rollbook.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from rollbook.canary.controller import Ramp, RampController
+    from rollbook.canary.judge import Buckets, Judgement, judge
+    from rollbook.canary.params import CanaryParams
+    from rollbook.canary.ramp import RampError, controller_for, ramp_for
+    from rollbook.canary.result import Outcome, RampResult
 
 __all__ = [
     "Buckets",
@@ -31,3 +39,4 @@ __all__ = [
     "judge",
     "ramp_for",
 ]
+lazy_exports(__name__)

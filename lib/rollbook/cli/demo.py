@@ -11,15 +11,9 @@ import click
 
 from rollbook.cli.lab import lab_dir_option, print_status
 from rollbook.cli.rollout import run_rollout
-from rollbook.flags import FlagStore
-from rollbook.lab.stack import Lab
-from rollbook.phases.preflight import BASELINE_MIN_STEADY
-from rollbook.phases.rollout import flags_back_to_seed
 
 REPO = Path(__file__).resolve().parents[3]
 LAB_PARAMS = REPO / "params" / "lab.yaml"
-# a little over the preflight's minimum steady time: its baseline is then the seed state's
-BASELINE_SECONDS = round(BASELINE_MIN_STEADY.total_seconds()) + 5
 
 
 def _say(message: str) -> None:
@@ -32,6 +26,11 @@ def _say(message: str) -> None:
 def demo_command(lab_dir: Path | None, output_dir: Path | None) -> None:
     """Start the lab, roll out every phase on it (--apply), print where each archived run is.
     A lab a previous demo rolled out starts again from the seed state's flags."""
+    from rollbook.flags import FlagStore
+    from rollbook.lab.stack import Lab
+    from rollbook.phases.preflight import BASELINE_MIN_STEADY
+    from rollbook.phases.rollout import flags_back_to_seed
+
     lab = Lab.open(lab_dir)
     lab.up(_say)
     print_status(lab, as_json=False)
@@ -41,10 +40,12 @@ def demo_command(lab_dir: Path | None, output_dir: Path | None) -> None:
     with lab.primary.connect(as_app=True) as conn:
         reset = flags_back_to_seed(FlagStore(conn), by="rollbook demo")
     if reset:
+        # a little over the preflight's minimum steady time: its baseline is the seed state's
+        baseline_seconds = round(BASELINE_MIN_STEADY.total_seconds()) + 5
         _say(
             f"a previous rollout left {', '.join(reset)} on: back to 0 % (the seed state); "
-            f"{BASELINE_SECONDS} s of traffic for the preflight's baseline"
+            f"{baseline_seconds} s of traffic for the preflight's baseline"
         )
-        time.sleep(BASELINE_SECONDS)
+        time.sleep(baseline_seconds)
     _say("running the rollout (preflight, Phases 1-4) with --apply")
     sys.exit(run_rollout(LAB_PARAMS, True, output_dir))

@@ -11,17 +11,15 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
-import psycopg
 
-from rollbook.config import ParamsError, SecretError, load_params
-from rollbook.explain.analysis import Analysis, analyse
-from rollbook.explain.diff import PlanDiff, diff
-from rollbook.explain.parse import PlanError, load_plan
-from rollbook.explain.run import UnknownQuery, named_query, run_named_query
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rollbook.explain.analysis import Analysis
+    from rollbook.explain.diff import PlanDiff
 
 NODE_FIELDS = [
     "node_id", "parent_id", "label", "node_type", "relation", "index", "loops", "processes",
@@ -73,6 +71,8 @@ def diff_json(plan_diff: PlanDiff) -> dict:
 
 
 def _load(path: str):
+    from rollbook.explain.parse import PlanError, load_plan
+
     try:
         return load_plan(Path(path))
     except PlanError as exc:
@@ -80,6 +80,8 @@ def _load(path: str):
 
 
 def _show_analysis(analysis: Analysis) -> None:
+    import pandas as pd
+
     s = analysis.summary
     if not s["analyzed"]:
         timing = "not analysed (plan only)"
@@ -108,6 +110,8 @@ def explain_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output (schema.md)")
 def analyze_command(plan_file: str, as_json: bool) -> None:
     """Summary, per-node metrics and findings of an EXPLAIN plan file (JSON or TEXT)."""
+    from rollbook.explain.analysis import analyse
+
     analysis = analyse(_load(plan_file))
     if as_json:
         click.echo(json.dumps(analysis_json(analysis), indent=2))
@@ -121,6 +125,10 @@ def analyze_command(plan_file: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output (schema.md)")
 def diff_command(before_file: str, after_file: str, as_json: bool) -> None:
     """Shape and metric changes between two plans of the same query."""
+    import pandas as pd
+
+    from rollbook.explain.diff import diff
+
     plan_diff = diff(_load(before_file), _load(after_file))
     if as_json:
         click.echo(json.dumps(diff_json(plan_diff), indent=2))
@@ -144,7 +152,12 @@ def run_command(
     params_file: str, query_name: str, analyze: bool, target: str, save: str | None, as_json: bool
 ) -> None:
     """EXPLAIN a named query from a params file on the primary or the replica."""
+    import psycopg
+
+    from rollbook.config import ParamsError, SecretError, load_params
     from rollbook.db.session import session
+    from rollbook.explain.analysis import analyse
+    from rollbook.explain.run import UnknownQuery, named_query, run_named_query
 
     try:
         params = load_params(params_file)

@@ -7,13 +7,14 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
-import psycopg
 
-from rollbook.config import ParamsError, SecretError, load_params
-from rollbook.db.session import session
-from rollbook.flags import FlagError, FlagStore
+from rollbook.flags.catalog import FlagError
+
+if TYPE_CHECKING:
+    from rollbook.flags.store import FlagStore
 
 
 def _with_store(command: Callable) -> Callable:
@@ -32,6 +33,12 @@ def _with_store(command: Callable) -> Callable:
     )
     @functools.wraps(command)
     def wrapper(params_file: str, **kwargs) -> None:
+        import psycopg
+
+        from rollbook.config import ParamsError, SecretError, load_params
+        from rollbook.db.session import session
+        from rollbook.flags.store import FlagStore
+
         try:
             params = load_params(params_file)
             with session(params.primary, params.safety, purpose="flags") as conn:

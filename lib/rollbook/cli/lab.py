@@ -7,12 +7,15 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from rollbook.lab import orphans
 from rollbook.lab.layout import ADMIN_USER, DATABASE, DEFAULT_PORT_BASE
-from rollbook.lab.stack import Lab
+
+if TYPE_CHECKING:
+    from rollbook.lab.stack import Lab
 
 lab_dir_option = click.option(
     "--dir",
@@ -25,6 +28,13 @@ lab_dir_option = click.option(
 
 def _say(message: str) -> None:
     click.echo(f"lab: {message}", err=True)
+
+
+def _open(lab_dir: Path | None, **settings) -> Lab:
+    """The lab in `lab_dir` (its stack, with the database and HTTP clients, loaded here)."""
+    from rollbook.lab.stack import Lab
+
+    return Lab.open(lab_dir, **settings)
 
 
 def print_status(lab: Lab, as_json: bool) -> bool:
@@ -61,7 +71,7 @@ def up(lab_dir, port_base, seed_messages, pool_size, max_client_conn) -> None:
         "pool_size": pool_size,
         "max_client_conn": max_client_conn,
     }
-    lab = Lab.open(lab_dir, **{k: v for k, v in given.items() if v is not None})
+    lab = _open(lab_dir, **{k: v for k, v in given.items() if v is not None})
     try:
         lab.up(_say)
     except (RuntimeError, TimeoutError) as exc:
@@ -75,7 +85,7 @@ def up(lab_dir, port_base, seed_messages, pool_size, max_client_conn) -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine-readable")
 def status(lab_dir, as_json) -> None:
     """Each service with pid, port and health; exit 1 if any is down."""
-    lab = Lab.open(lab_dir)
+    lab = _open(lab_dir)
     sys.exit(0 if print_status(lab, as_json) else 1)
 
 
@@ -83,7 +93,7 @@ def status(lab_dir, as_json) -> None:
 @lab_dir_option
 def down(lab_dir) -> None:
     """Stop the processes this lab started (and nothing else)."""
-    Lab.open(lab_dir).down(_say)
+    _open(lab_dir).down(_say)
 
 
 @lab_group.command("reset")
@@ -91,7 +101,7 @@ def down(lab_dir) -> None:
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 def reset(lab_dir, yes) -> None:
     """Destroy the lab's data and start a fresh one."""
-    lab = Lab.open(lab_dir)
+    lab = _open(lab_dir)
     if not yes:
         click.confirm(f"delete all lab data in {lab.layout.dir}?", abort=True)
     settings = {
@@ -101,7 +111,7 @@ def reset(lab_dir, yes) -> None:
         "max_client_conn": lab.layout.max_client_conn,
     }
     lab.destroy(_say)
-    fresh = Lab.open(lab.layout.dir, **settings)
+    fresh = _open(lab.layout.dir, **settings)
     fresh.up(_say)
     print_status(fresh, as_json=False)
 
@@ -143,7 +153,7 @@ def gc(apply, include_unowned) -> None:
 @click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
 def psql(lab_dir, replica, psql_args) -> None:
     """psql on the lab as its admin user (extra arguments go to psql)."""
-    lab = Lab.open(lab_dir)
+    lab = _open(lab_dir)
     port = lab.layout.ports["replica" if replica else "primary"]
     env = {**os.environ, "PGPASSFILE": str(lab.layout.dir / "secrets" / "pgpass")}
     args = ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", ADMIN_USER, "-d", DATABASE]

@@ -5,9 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-import yaml
-
-from rollbook.config import ParamsError, load_params, redacted
 
 
 @click.group("params")
@@ -19,6 +16,10 @@ def params_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 def check(file: str) -> None:
     """Validate FILE and print it with secrets shown only as references."""
+    import yaml
+
+    from rollbook.config import ParamsError, load_params, redacted
+
     try:
         params = load_params(file)
     except ParamsError as exc:

@@ -6,9 +6,6 @@ from pathlib import Path
 
 import click
 
-from rollbook.prom import dashboard, rules
-from rollbook.prom.catalog import concepts
-
 
 @click.group("prom")
 def prom_group() -> None:
@@ -20,6 +17,8 @@ def prom_group() -> None:
               help="where to write *.rules.yml (default monitoring/prometheus)")  # fmt: skip
 def write_rules(directory: str | None) -> None:
     """Write the alert and recording rule files generated from the catalog."""
+    from rollbook.prom import rules
+
     written = rules.write_rules(Path(directory)) if directory else rules.write_rules()
     for path in written:
         click.echo(f"wrote {path}")
@@ -28,6 +27,8 @@ def write_rules(directory: str | None) -> None:
 @prom_group.command("dashboard")
 def print_dashboard() -> None:
     """Print the Grafana dashboard JSON (redirect to monitoring/grafana/rollbook.json)."""
+    from rollbook.prom import dashboard
+
     click.echo(dashboard.render(), nl=False)
 
 
@@ -35,5 +36,7 @@ def print_dashboard() -> None:
 @click.option("--range", "range_", default="1m", show_default=True, help="rate window")
 def list_concepts(range_: str) -> None:
     """List every catalog concept with its PromQL."""
+    from rollbook.prom.catalog import concepts
+
     for name, measure in concepts().items():
         click.echo(f"{name} [{measure.unit}]\n    {measure.query(range_)}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from rollbook.archive.layout import default_output_dir
-from rollbook.phases.rollout import ROLLOUT_RUNBOOKS, rollout
-from rollbook.runner import EXIT_BAD_INPUT, BadInput, RunReport
+if TYPE_CHECKING:
+    from rollbook.runner import RunReport
 
 
 def print_report(name: str, report: RunReport) -> None:
@@ -22,6 +22,10 @@ def print_report(name: str, report: RunReport) -> None:
 
 def run_rollout(params_file: Path, apply: bool, output_dir: Path | None) -> int:
     """Run the rollout, printing each archived run; the exit code of the failing run (0)."""
+    from rollbook.archive.layout import default_output_dir
+    from rollbook.phases.rollout import ROLLOUT_RUNBOOKS, rollout
+    from rollbook.runner import EXIT_BAD_INPUT, BadInput
+
     mode = "APPLY" if apply else "DRY RUN"
     click.echo(
         f"rollout ({mode}): {' → '.join(n.removesuffix('.ipynb') for n in ROLLOUT_RUNBOOKS)}"

@@ -7,10 +7,6 @@ from pathlib import Path
 
 import click
 
-from rollbook.archive.layout import default_output_dir
-from rollbook.runner import EXIT_BAD_INPUT, BadInput, prepare, run
-from rollbook.verdict import Check, checks_frame
-
 
 def _mode_line(apply: bool, environment: str) -> str:
     if apply:
@@ -20,6 +16,8 @@ def _mode_line(apply: bool, environment: str) -> str:
 
 def print_checks(checks: list[dict]) -> None:
     """The verdict table as plain text."""
+    from rollbook.verdict import Check, checks_frame
+
     if checks:
         frame = checks_frame([Check.model_validate(c) for c in checks])
         click.echo(frame.drop(columns=["detail"]).to_string(index=False))
@@ -43,6 +41,9 @@ def run_command(
     Exit codes: 0 passed, 1 a check failed or a cell raised, 2 bad input (no kernel
     started), 3 the kernel died, 4 another run of this step holds the lock.
     """
+    from rollbook.archive.layout import default_output_dir
+    from rollbook.runner import EXIT_BAD_INPUT, BadInput, prepare, run
+
     try:
         request = prepare(
             notebook, params_file, list(overrides), apply, output_dir or default_output_dir()

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import click
 
-from rollbook.archive import RunNotFound, list_runs, load_run, rebuild
-from rollbook.archive.layout import default_output_dir
 from rollbook.cli.run import print_checks
-from rollbook.runner import Outcome
+from rollbook.runner.outcome import Outcome
 
 _OUTPUT_DIR = click.option(
     "--output-dir", type=click.Path(file_okay=False, path_type=Path), help="archive root"
@@ -19,7 +17,7 @@ _LISTED = ["run_id", "outcome", "exit_code", "mode", "started_at", "duration_sec
 
 
 @click.group("runs", invoke_without_command=True)
-@click.option("--since", help="only runs started within e.g. 30m, 6h, 2d, 1w, or since a date")
+@click.option("--since", help="only runs started within e.g. 90s, 1h30m, 2d, or since a date")
 @click.option("--notebook", "runbook", help="only runs of this runbook (notebook name)")
 @click.option(
     "--verdict", "outcome", type=click.Choice([o.value for o in Outcome]), help="only this outcome"
@@ -31,6 +29,9 @@ def runs_group(ctx, since, runbook, outcome, as_json, output_dir) -> None:
     """List archived runs, newest first."""
     if ctx.invoked_subcommand:
         return
+    from rollbook.archive.catalog import list_runs
+    from rollbook.archive.layout import default_output_dir
+
     try:
         frame = list_runs(
             output_dir or default_output_dir(), since=since, runbook=runbook, outcome=outcome
@@ -51,6 +52,8 @@ def runs_group(ctx, since, runbook, outcome, as_json, output_dir) -> None:
 @_OUTPUT_DIR
 def show(run_id: str, output_dir: Path | None) -> None:
     """The outcome, verdict table and files of RUN_ID (full id, prefix or short id)."""
+    from rollbook.archive.runs import RunNotFound, load_run
+
     try:
         archived = load_run(run_id, output_dir)
     except RunNotFound as exc:
@@ -71,4 +74,6 @@ def show(run_id: str, output_dir: Path | None) -> None:
 @_OUTPUT_DIR
 def reindex(output_dir: Path | None) -> None:
     """Rebuild the catalog from the manifests of the run folders."""
+    from rollbook.archive.catalog import rebuild
+
     click.echo(f"{rebuild(output_dir)} runs indexed")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from rollbook.archive.layout import default_output_dir
 from rollbook.schedule import aggregate_exit_code, fan_out
 
 
@@ -29,6 +28,8 @@ def fan_out_command(notebook, params_files, overrides, max_parallel, output_dir)
 
     Exits 0 when every run passed, else with the highest exit code of the runs.
     """
+    from rollbook.archive.layout import default_output_dir
+
     try:
         results = fan_out(
             notebook,

@@ -1,4 +1,9 @@
-"""Feature flags the application reads: catalog, validation and the store in the primary."""
+"""Feature flags the application reads: catalog, validation and the store in the primary.
+
+The store (psycopg, pandas) loads on first use (`rollbook.lazy`).
+"""
+
+from typing import TYPE_CHECKING
 
 from rollbook.flags.catalog import (
     ENDPOINTS,
@@ -9,7 +14,10 @@ from rollbook.flags.catalog import (
     known_flag,
     validate_flag,
 )
-from rollbook.flags.store import SELECT_FLAGS, FlagStore
+from rollbook.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from rollbook.flags.store import SELECT_FLAGS, FlagStore
 
 __all__ = [
     "ENDPOINTS",
@@ -22,3 +30,4 @@ __all__ = [
     "known_flag",
     "validate_flag",
 ]
+lazy_exports(__name__)

@@ -6,26 +6,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_LAST = re.compile(r"^\s*last\s+(\S+)\s*$", re.IGNORECASE)
+from rollbook.duration import parse_duration
+
+_LAST = re.compile(r"^\s*last\s+(.+?)\s*$", re.IGNORECASE)
 
 
 class WindowError(ValueError):
-    """A time window or duration that cannot be understood."""
-
-
-def parse_duration(text: str | float | int | timedelta) -> timedelta:
-    """`90s`, `5m`, `1h30m`, `7d` (Prometheus duration syntax) or seconds -> timedelta."""
-    if isinstance(text, timedelta):
-        return text
-    if isinstance(text, int | float):
-        return timedelta(seconds=text)
-    compact = str(text).strip().replace(" ", "")
-    parts = _DURATION_PART.findall(compact)
-    if not parts or "".join(n + u for n, u in parts) != compact:
-        raise WindowError(f"not a duration: {text!r} (use e.g. 30s, 5m, 1h30m, 7d)")
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    """A time window that cannot be understood (a bad duration is a `DurationError`)."""
 
 
 def promql_duration(delta: timedelta) -> str:

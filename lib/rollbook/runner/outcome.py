@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-
-from rollbook.runner.execute import Execution
 from rollbook.verdict import Check, failure_summary
+
+if TYPE_CHECKING:
+    import nbformat
+
+    from rollbook.runner.execute import Execution
 
 BANNER_TAG = "rollbook-outcome"
 
@@ -45,6 +47,8 @@ def _failed_cell(nb: nbformat.NotebookNode) -> str:
 
 def decide(execution: Execution, results: dict[str, Any], notebook: Path) -> tuple[Outcome, str]:
     """The outcome of a run and one line (or a few) saying why."""
+    import nbformat
+
     nb = nbformat.read(notebook, as_version=4)
     checks = [Check.model_validate(c) for c in results.get("checks", [])]
     if execution.kernel_died:
@@ -85,6 +89,8 @@ def banner_markup(outcome: Outcome, reason: str, *, apply: bool, run_id: str) ->
 
 def insert_banner(notebook: Path, markup: str) -> None:
     """Put the outcome banner first in the archived notebook (replacing an older one)."""
+    import nbformat
+
     nb = nbformat.read(notebook, as_version=4)
     nb.cells = [c for c in nb.cells if BANNER_TAG not in c.metadata.get("tags", [])]
     cell = nbformat.v4.new_markdown_cell(markup, metadata={"tags": [BANNER_TAG]})
