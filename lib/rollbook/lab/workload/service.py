@@ -137,6 +137,7 @@ class Workload:
                     hot_share=self.config.hot_share,
                     cache_ttl_seconds=self.config.cache_ttl_seconds,
                     errors=self.errors,
+                    fault=lambda name: self.flags.values[name],
                 )
                 await self._serve(stop)
         finally:
