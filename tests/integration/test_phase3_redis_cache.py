@@ -43,18 +43,23 @@ def in_effect(lab, flags):  # noqa: F811
     return set_flag
 
 
+def empty_cache(lab) -> None:
+    client = redis.Redis(port=lab.layout.ports["redis"])
+    for key in client.scan_iter(match="chat:*", count=1000):
+        client.delete(key)
+
+
 @contextmanager
 def faulty(lab, in_effect, name: str):
-    """A lab cache fault on every request for the block; then off, and the cache emptied of
-    what the faulty service wrote."""
+    """A lab cache fault on every request for the block, from an empty cache (all that is
+    cached is the faulty service's); then off, and the cache emptied again."""
     in_effect(name, 100)
+    empty_cache(lab)
     try:
         yield
     finally:
         in_effect(name, 0)
-        client = redis.Redis(port=lab.layout.ports["redis"])
-        for key in client.scan_iter(match="chat:*", count=1000):
-            client.delete(key)
+        empty_cache(lab)
 
 
 @pytest.mark.usefixtures("seed_flags")

@@ -70,7 +70,7 @@ def _console(params: Params) -> Console:
         config = {row[0]: row[1] for row in conn.execute("SHOW CONFIG").fetchall()}
         version = conn.execute("SHOW VERSION").fetchone()[0]
         databases = preflight.console_rows(conn, "SHOW DATABASES")
-    own = databases.loc[databases["name"] == params.pgbouncer.dbname, "pool_mode"]
+    own = databases.loc[databases["name"] == params.pgbouncer.dbname, "pool_mode"].dropna()
     pool_mode = next((m for m in own if m), config.get("pool_mode", "unknown"))
     return Console(config, version, pool_mode)
 
