@@ -38,6 +38,7 @@ PROBE_FIELD = correctness.CHECKER_FIELDS + "probe"
 PROBE_TTL_SECONDS = 120
 WARM_UP_PERCENT = 10.0
 WARM_UP_BY = "rollbook: phase 3 cache warm-up"
+CONSISTENCY_CHECK = "the service's cached values equal the database"
 EVICTING_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
                      "volatile-lfu", "volatile-random", "volatile-ttl")  # fmt: skip
 RECENT_CONVERSATIONS = """
@@ -189,9 +190,7 @@ def consistency(
     with warmed_up(params, warm_up_percent) as raised:
         _wait_for_entries(client, sample_size, warm_up_seconds if params.safety.apply else 0)
         found = correctness.sample_and_compare(params, sample_size)
-    check = found.check(
-        "the service's cached values equal the database", required=params.safety.apply
-    )
+    check = found.check(CONSISTENCY_CHECK, required=params.safety.apply)
     return Consistency(found, raised, [check])
 
 
