@@ -131,7 +131,7 @@ def warmed_up(params: Params, percent: float) -> Iterator[dict[str, float]]:
     with session(params.primary, params.safety, purpose="cache warm-up") as conn:
         store = FlagStore(conn)
         store.ensure_schema()
-        raised = {f: v for f in FLAGS if (v := store.get(f) or 0.0) < percent}
+        raised = {f: v for f in FLAGS if (v := store.get(f)) < percent}
         try:
             for flag in raised:
                 store.set(flag, percent, by=WARM_UP_BY)
@@ -141,14 +141,13 @@ def warmed_up(params: Params, percent: float) -> Iterator[dict[str, float]]:
                 store.set(flag, value, by=WARM_UP_BY)
 
 
-def _wait_for_entries(client: redis.Redis, wanted: int, timeout_seconds: float) -> int:
-    """How many service entries are cached, once `wanted` are or the time is up."""
+def _wait_for_entries(client: redis.Redis, wanted: int, timeout_seconds: float) -> None:
+    """Return once the service has cached `wanted` entries, or the time is up."""
     deadline = time.monotonic() + timeout_seconds
-    while (found := len(correctness.cached_entries(client, wanted))) < wanted:
+    while len(correctness.cached_entries(client, wanted)) < wanted:
         if time.monotonic() >= deadline:
-            break
+            return
         time.sleep(1.0)
-    return found
 
 
 @dataclass
