@@ -96,3 +96,18 @@ def test_rollout_stops_at_the_first_failure(monkeypatch, tmp_path):
     reports = rollout_module.rollout(Path("p.yaml"), apply=True, output_dir=tmp_path)
     assert ran == list(rollout_module.ROLLOUT_RUNBOOKS[:3])
     assert [r.exit_code for r in reports] == [0, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("present", "sent_at", "now", "outcome"),
+    [
+        (False, 5.0, 8.0, "deleted"),  # gone before its TTL ran out, after a send
+        (False, 5.0, 11.0, "rearm"),  # gone when its TTL ran out: an expiry, not evidence
+        (False, None, 8.0, "rearm"),  # gone without a send seen
+        (True, 5.0, 8.0, None),  # still there, within the bound
+        (True, 5.0, 10.5, "kept"),  # still there past the bound: not invalidated
+    ],
+)
+def test_invalidation_probe_tells_a_deletion_from_an_expiry(present, sent_at, now, outcome):
+    probe = cache.Probe(expires_at=10.0, sent_at=sent_at, fresh=False)
+    assert probe.judge(present, 30_000, now - 0.01, now, max_seconds=5.0) == outcome

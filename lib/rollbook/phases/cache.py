@@ -209,6 +209,18 @@ class Probe:
     def update(self, polled_at: float, ttl_ms: int) -> None:
         self.expires_at = polled_at + ttl_ms / 1000 if ttl_ms >= 0 else math.inf
 
+    def judge(
+        self, present: bool, ttl_ms: int, polled_at: float, now: float, max_seconds: float
+    ) -> str | None:
+        """After one poll: `deleted` (gone before its TTL ran out, after a send), `kept`
+        (still there `max_seconds` after a send), `rearm` (expired by its TTL, or deleted by
+        a send not seen), None (keep watching)."""
+        waited = None if self.sent_at is None else now - self.sent_at
+        if present:
+            self.update(polled_at, ttl_ms)
+            return "kept" if waited is not None and waited > max_seconds else None
+        return "deleted" if waited is not None and now < self.expires_at else "rearm"
+
 
 @dataclass
 class Invalidation:
@@ -216,10 +228,6 @@ class Invalidation:
 
     samples: pd.DataFrame
     check: Check
-
-    @property
-    def worst_seconds(self) -> float | None:
-        return None if self.samples.empty else float(self.samples["seconds"].max())
 
 
 def invalidation(
@@ -262,18 +270,16 @@ def invalidation(
             for (c, probe), present, ttl_ms in zip(
                 list(probes.items()), answers[::2], answers[1::2], strict=True
             ):
-                waited = None if probe.sent_at is None else now - probe.sent_at
-                if present:
-                    probe.update(polled_at, ttl_ms)
-                    if waited is not None and waited > max_seconds:
-                        measured.append({"conversation": c, "seconds": waited, "deleted": False})
-                        r.hdel(history_key(c), PROBE_FIELD)
-                        del probes[c]
-                elif waited is not None and now < probe.expires_at:
-                    measured.append({"conversation": c, "seconds": waited, "deleted": True})
-                    del probes[c]
-                else:  # expired, or deleted by a send not seen (yet): arm again
+                outcome = probe.judge(present, ttl_ms, polled_at, now, max_seconds)
+                if outcome == "rearm":
                     probes[c] = _arm(r, c)
+                elif outcome:
+                    seconds = now - probe.sent_at
+                    measured.append(
+                        {"conversation": c, "seconds": seconds, "deleted": outcome == "deleted"}
+                    )
+                    r.hdel(history_key(c), PROBE_FIELD)
+                    del probes[c]
             time.sleep(poll_seconds)
         for c in probes:
             r.hdel(history_key(c), PROBE_FIELD)
