@@ -3,6 +3,7 @@ serialisation round trip, staleness checks, and the rollout stopping at the firs
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from rollbook.canary import Outcome, RampResult
-from rollbook.phases import cache, pgbouncer, replica_routing
+from rollbook.phases import cache, correctness, pgbouncer, replica_routing
 from rollbook.phases import rollout as rollout_module
 from rollbook.phases.ramps import Ramps
 from rollbook.verdict import Status
@@ -59,14 +60,14 @@ def test_pgbouncer_version(text, expected):
     assert (expected >= pgbouncer.PREPARED_STATEMENTS_SINCE) == (expected[1] >= 21)
 
 
-def test_cached_page_decodes_to_the_database_rows():
+def test_cached_page_compares_equal_to_the_database_rows():
+    """A page as the service stores it (JSON, ISO timestamps) against the rows it came from."""
     at = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     rows = [(2, 7, "hello", at), (1, 8, "hi", at - timedelta(seconds=1))]
-    assert cache._cached_history(cache._serialise_page(rows).encode()) == cache._history_page(rows)
-    listing = [(3, "team", at)]
-    assert cache._cached_listing(cache._serialise_listing(listing)) == cache._listing(listing)
-    changed = [(2, 7, "edited", at)]
-    assert cache._cached_history(cache._serialise_page(rows)) != cache._history_page(changed)
+    stored = json.dumps([[*r[:-1], r[-1].isoformat()] for r in rows])
+    assert correctness._normal(json.loads(stored)) == correctness._normal(rows)
+    changed = [(2, 7, "edited", at), rows[1]]
+    assert correctness._normal(json.loads(stored)) != correctness._normal(changed)
 
 
 def test_a_read_never_seen_is_no_data_not_a_pass():
@@ -95,3 +96,18 @@ def test_rollout_stops_at_the_first_failure(monkeypatch, tmp_path):
     reports = rollout_module.rollout(Path("p.yaml"), apply=True, output_dir=tmp_path)
     assert ran == list(rollout_module.ROLLOUT_RUNBOOKS[:3])
     assert [r.exit_code for r in reports] == [0, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("present", "sent_at", "now", "outcome"),
+    [
+        (False, 5.0, 8.0, "deleted"),  # gone before its TTL ran out, after a send
+        (False, 5.0, 11.0, "rearm"),  # gone when its TTL ran out: an expiry, not evidence
+        (False, None, 8.0, "rearm"),  # gone without a send seen
+        (True, 5.0, 8.0, None),  # still there, within the bound
+        (True, 5.0, 10.5, "kept"),  # still there past the bound: not invalidated
+    ],
+)
+def test_invalidation_probe_tells_a_deletion_from_an_expiry(present, sent_at, now, outcome):
+    probe = cache.Probe(expires_at=10.0, sent_at=sent_at, fresh=False)
+    assert probe.judge(present, 30_000, now - 0.01, now, max_seconds=5.0) == outcome

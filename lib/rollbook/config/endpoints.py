@@ -42,6 +42,11 @@ class PgBouncerEndpoint(Strict):
     dbname: str
     admin_user: str
     admin_password: Secret = None
+    app_prepares_statements: bool | None = Field(
+        default=None,
+        description="whether the application's driver makes server-side prepared statements "
+        "through PgBouncer (psycopg 3: true unless prepare_threshold=None)",
+    )
 
 
 class RedisEndpoint(Strict):

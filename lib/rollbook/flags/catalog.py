@@ -59,6 +59,22 @@ def _catalog() -> dict[str, Flag]:
         flags.append(
             Flag(f"fault.{endpoint}.error_percent", "percent", 0.0, "canary requests that fail")
         )
+    flags.append(
+        Flag(
+            "fault.cache.wrong_value_percent",
+            "percent",
+            0.0,
+            "cache fills that store a stale page, its newest row missing (tests)",
+        )
+    )
+    flags.append(
+        Flag(
+            "fault.cache.skip_invalidation_percent",
+            "percent",
+            0.0,
+            "sends that leave the cache as it was, no invalidation (tests)",
+        )
+    )
     for endpoint in READ_ENDPOINTS:
         flags.append(Flag(f"cache.{endpoint}", "percent", 0.0, "percent of reads using Redis"))
         flags.append(Flag(f"replica.{endpoint}", "percent", 0.0, "percent of reads on replica"))

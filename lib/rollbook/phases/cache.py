@@ -5,18 +5,20 @@ history pages live in the hash `chat:history:<conversation>` (field `first` for 
 page), a user's conversation list in `chat:conversations:<user>`, both with a TTL; a send
 deletes the conversation's hash and its members' lists after the commit.
 
-Correctness before the ramp: (1) what the cache holds for recently active conversations
-equals the database (with `apply`, missing entries are first filled the way the service
-fills them); (2) a send invalidates the conversation's cached pages within a bound,
-measured on live traffic with a probe field (`rollbook:probe`) the service never reads.
+Correctness before the ramp: (1) what the *service* cached equals the database (with
+`apply`, a short warm-up at a low percentage first lets the service cache some pages);
+(2) a send invalidates the conversation's cached pages within a bound, measured on live
+traffic with a probe field (`rollbook:probe`) the service never reads, telling a deletion
+from a TTL expiry.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,27 +26,24 @@ import redis
 
 from rollbook.config import Params
 from rollbook.db import session
-from rollbook.lab.workload.chat import (
-    CONVERSATIONS,
-    HISTORY_FIRST_PAGE,
-    conversations_key,
-    history_key,
-)
+from rollbook.flags import FlagStore
+from rollbook.lab.workload.chat import history_key
+from rollbook.phases import correctness
 from rollbook.phases.preflight import Section, redis_client
 from rollbook.phases.ramps import Observed
-from rollbook.verdict import compare, expect
+from rollbook.verdict import Check, compare, expect
 
 FLAGS = ("cache.history", "cache.conversations")
-FIRST_PAGE = "first"
-PROBE_FIELD = "rollbook:probe"
+PROBE_FIELD = correctness.CHECKER_FIELDS + "probe"
 PROBE_TTL_SECONDS = 120
-FILL_TTL_SECONDS = 30
+WARM_UP_PERCENT = 10.0
+WARM_UP_BY = "rollbook: phase 3 cache warm-up"
+CONSISTENCY_CHECK = "the service's cached values equal the database"
 EVICTING_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
                      "volatile-lfu", "volatile-random", "volatile-ttl")  # fmt: skip
 RECENT_CONVERSATIONS = """
 SELECT conversation_id, max(id) FROM (SELECT conversation_id, id FROM messages
 ORDER BY id DESC LIMIT 500) recent GROUP BY conversation_id ORDER BY max(id) DESC LIMIT %s"""
-MEMBERS = "SELECT user_id FROM conversation_members WHERE conversation_id = ANY(%s) LIMIT %s"
 NEW_MESSAGES = "SELECT id, conversation_id FROM messages WHERE id > %s ORDER BY id"
 SERIES = [
     "cache_hit_ratio",
@@ -121,138 +120,106 @@ def memory(params: Params) -> dict:
 # -- correctness --------------------------------------------------------------------------
 
 
-def _history_page(rows) -> list:
-    return [[r[0], r[1], r[2], r[3]] for r in rows]
+@contextmanager
+def warmed_up(params: Params, percent: float) -> Iterator[dict[str, float]]:
+    """With `apply`: the cache flags raised to `percent` (never lowered) for the block, then
+    set back to what they were, audited; yields the flags raised and their old values.
+    A dry run changes nothing."""
+    if not params.safety.apply:
+        yield {}
+        return
+    with session(params.primary, params.safety, purpose="cache warm-up") as conn:
+        store = FlagStore(conn)
+        store.ensure_schema()
+        raised = {f: v for f in FLAGS if (v := store.get(f)) < percent}
+        try:
+            for flag in raised:
+                store.set(flag, percent, by=WARM_UP_BY)
+            yield raised
+        finally:
+            for flag, value in raised.items():
+                store.set(flag, value, by=WARM_UP_BY)
 
 
-def _cached_history(raw: bytes) -> list:
-    return [[i, s, b, datetime.fromisoformat(t)] for i, s, b, t in json.loads(raw)]
-
-
-def _listing(rows) -> list:
-    return [[r[0], r[1], r[2]] for r in rows]
-
-
-def _cached_listing(raw: bytes) -> list:
-    return [[i, t, datetime.fromisoformat(at)] for i, t, at in json.loads(raw)]
-
-
-def _serialise_page(rows) -> str:
-    return json.dumps([[r[0], r[1], r[2], r[3].isoformat()] for r in rows])
-
-
-def _serialise_listing(rows) -> str:
-    return json.dumps([[r[0], r[1], r[2].isoformat()] for r in rows])
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One cached value the check compares: how to read it, the database and a fill."""
-
-    kind: str
-    key: str
-    cached: object  # () -> raw bytes | None
-    fill: object  # (rows) -> None
-    query: str
-    args: tuple
-    decode: object
-    rows_to_value: object
-
-
-def _entries(r: redis.Redis, conversations: list[int], users: list[int]) -> list[Entry]:
-    entries = []
-    for c in conversations:
-        key = history_key(c)
-        entries.append(
-            Entry(
-                "history",
-                key,
-                lambda k=key: r.hget(k, FIRST_PAGE),
-                lambda rows, k=key: _fill_page(r, k, rows),
-                HISTORY_FIRST_PAGE,
-                (c,),
-                _cached_history,
-                _history_page,
-            )  # fmt: skip
-        )
-    for u in users:
-        key = conversations_key(u)
-        entries.append(
-            Entry(
-                "conversations",
-                key,
-                lambda k=key: r.get(k),
-                lambda rows, k=key: r.set(k, _serialise_listing(rows), ex=FILL_TTL_SECONDS),
-                CONVERSATIONS,
-                (u,),
-                _cached_listing,
-                _listing,
-            )  # fmt: skip
-        )
-    return entries
-
-
-def _fill_page(r: redis.Redis, key: str, rows) -> None:
-    with r.pipeline(transaction=False) as pipe:
-        pipe.hset(key, FIRST_PAGE, _serialise_page(rows)).expire(key, FILL_TTL_SECONDS)
-        pipe.execute()
+def _wait_for_entries(client: redis.Redis, wanted: int, timeout_seconds: float) -> None:
+    """Return once the service has cached `wanted` entries, or the time is up."""
+    deadline = time.monotonic() + timeout_seconds
+    while len(correctness.cached_entries(client, wanted)) < wanted:
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(1.0)
 
 
 @dataclass
 class Consistency:
-    table: pd.DataFrame
-    checks: list = field(default_factory=list)
+    """The service's cache entries compared with the database, and the warm-up before."""
+
+    found: correctness.CacheComparison
+    raised: dict[str, float]
+    checks: list[Check]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        f = self.found
+        return pd.DataFrame(
+            [
+                ("flags raised for the warm-up", ", ".join(self.raised) or "none"),
+                ("service entries sampled", f.sampled),
+                ("service entries compared", f.compared),
+                ("gone before read", f.vanished),
+                ("changed while checked", f.changed_meanwhile),
+                ("differ from the database", len(f.mismatched)),
+            ],
+            columns=["item", "value"],
+        )
 
 
 def consistency(
-    params: Params, *, conversations: int = 10, users: int = 10, fill: bool | None = None
+    params: Params,
+    *,
+    sample_size: int = 20,
+    warm_up_percent: float = WARM_UP_PERCENT,
+    warm_up_seconds: float = 30.0,
 ) -> Consistency:
-    """Cached history pages and conversation lists of recently active conversations against
-    the database. `fill` (default: with `apply`) first caches missing entries from the
-    database the way the service does; a mismatch is re-read once, since a send between
-    the two reads legitimately changes both."""
-    fill = params.safety.apply if fill is None else fill
-    r = redis_client(params)
-    rows = []
-    with session(params.primary, params.safety, purpose="cache check", read_only=True) as conn:
-        recent = [c for c, _ in conn.execute(RECENT_CONVERSATIONS, (conversations,)).fetchall()]
-        members = [u for (u,) in conn.execute(MEMBERS, (recent, users)).fetchall()]
-        for entry in _entries(r, recent, members):
-            rows.append(_compare(conn, entry, fill))
-    table = pd.DataFrame(rows, columns=["kind", "key", "state"])
-    compared = table[table["state"] != "not cached"]
-    stale = compared[compared["state"] == "stale"]
-    check = compare(
-        "cached values equal the database",
-        None if compared.empty else len(stale),
-        "==",
-        0,
-        unit="stale entries",
-        required=fill,
-        detail=f"{len(compared)} cached entries compared"
-        + (f"; stale: {', '.join(stale['key'])}" if len(stale) else ""),
-    )
-    return Consistency(table, [check])
-
-
-def _compare(conn, entry: Entry, fill: bool) -> tuple[str, str, str]:
-    state = "not cached"
-    for attempt in range(2):
-        raw = entry.cached()
-        if raw is None and fill and attempt == 0:
-            entry.fill(conn.execute(entry.query, entry.args).fetchall())
-            raw = entry.cached()
-        if raw is None:
-            return entry.kind, entry.key, state
-        database = entry.rows_to_value(conn.execute(entry.query, entry.args).fetchall())
-        if entry.decode(raw) == database:
-            return entry.kind, entry.key, "equal"
-        state = "stale"
-        time.sleep(0.5)  # a send in flight: its invalidation lands after its commit
-    return entry.kind, entry.key, state
+    """What the *service* cached against the database. With `apply` the cache flags are
+    raised to `warm_up_percent` until `sample_size` entries are cached (at most
+    `warm_up_seconds`), sampled while warm and set back; a dry run samples what is cached.
+    Nothing of the service's compared is no data."""
+    client = redis_client(params)
+    with warmed_up(params, warm_up_percent) as raised:
+        _wait_for_entries(client, sample_size, warm_up_seconds if params.safety.apply else 0)
+        found = correctness.sample_and_compare(params, sample_size)
+    check = found.check(CONSISTENCY_CHECK, required=params.safety.apply)
+    return Consistency(found, raised, [check])
 
 
 # -- invalidation -------------------------------------------------------------------------
+
+
+@dataclass
+class Probe:
+    """The probe field in one conversation's history hash: when the hash expires by its TTL
+    (estimated low, from before the poll that read it) and when a send was seen after
+    the probe was armed."""
+
+    expires_at: float = math.inf
+    sent_at: float | None = None
+    fresh: bool = True  # armed since the last read of new messages
+
+    def update(self, polled_at: float, ttl_ms: int) -> None:
+        self.expires_at = polled_at + ttl_ms / 1000 if ttl_ms >= 0 else math.inf
+
+    def judge(
+        self, present: bool, ttl_ms: int, polled_at: float, now: float, max_seconds: float
+    ) -> str | None:
+        """After one poll: `deleted` (gone before its TTL ran out, after a send), `kept`
+        (still there `max_seconds` after a send), `rearm` (expired by its TTL, or deleted by
+        a send not seen), None (keep watching)."""
+        waited = None if self.sent_at is None else now - self.sent_at
+        if present:
+            self.update(polled_at, ttl_ms)
+            return "kept" if waited is not None and waited > max_seconds else None
+        return "deleted" if waited is not None and now < self.expires_at else "rearm"
 
 
 @dataclass
@@ -260,11 +227,7 @@ class Invalidation:
     """Seconds from a send's row being visible to its conversation's cache entry gone."""
 
     samples: pd.DataFrame
-    check: object
-
-    @property
-    def worst_seconds(self) -> float | None:
-        return None if self.samples.empty else float(self.samples["seconds"].max())
+    check: Check
 
 
 def invalidation(
@@ -277,37 +240,52 @@ def invalidation(
     poll_seconds: float = 0.05,
 ) -> Invalidation:
     """Arm a probe field in the history hash of recently active conversations, then watch
-    new messages (primary) and the probe (Redis) until `samples` sends were seen."""
+    new messages (primary) and the probes (Redis) until `samples` sends were judged.
+
+    A send counts only if it became visible after its probe was armed. Its hash gone
+    before the hash's TTL ran out was deleted: invalidated after the seconds since the
+    send. A hash gone at its TTL expired, which proves nothing: the probe is armed again.
+    A hash still there `max_seconds` after the send is a send that did not invalidate."""
     r = redis_client(params)
     measured: list[dict] = []
     with session(params.primary, params.safety, purpose="cache probe", read_only=True) as conn:
         recent = conn.execute(RECENT_CONVERSATIONS, (conversations,)).fetchall()
         last_id = max((m for _, m in recent), default=0)
-        armed = {c: _arm(r, c) for c, _ in recent}
-        seen: dict[int, float] = {}
+        probes = {c: _arm(r, c) for c, _ in recent}
         deadline = time.monotonic() + timeout_seconds
-        while armed and len(measured) < samples and time.monotonic() < deadline:
+        while probes and len(measured) < samples and time.monotonic() < deadline:
             for message_id, c in conn.execute(NEW_MESSAGES, (last_id,)).fetchall():
                 last_id = max(last_id, message_id)
-                if c in armed and c not in seen:
-                    seen[c] = time.monotonic()
+                probe = probes.get(c)
+                if probe and not probe.fresh and probe.sent_at is None:
+                    probe.sent_at = time.monotonic()
+            for probe in probes.values():
+                probe.fresh = False
+            polled_at = time.monotonic()
             with r.pipeline(transaction=False) as pipe:
-                for c in armed:
-                    pipe.hexists(history_key(c), PROBE_FIELD)
-                present = dict(zip(list(armed), pipe.execute(), strict=True))
-            for c in list(armed):
-                if present[c]:
-                    continue
-                if c in seen:
-                    measured.append({"conversation": c, "seconds": time.monotonic() - seen.pop(c)})
-                    del armed[c]
-                else:  # expired, or deleted by a send not seen yet: arm again
-                    armed[c] = _arm(r, c)
+                for c in probes:
+                    pipe.hexists(history_key(c), PROBE_FIELD).pttl(history_key(c))
+                answers = pipe.execute()
+            now = time.monotonic()
+            for (c, probe), present, ttl_ms in zip(
+                list(probes.items()), answers[::2], answers[1::2], strict=True
+            ):
+                outcome = probe.judge(present, ttl_ms, polled_at, now, max_seconds)
+                if outcome == "rearm":
+                    probes[c] = _arm(r, c)
+                elif outcome:
+                    seconds = now - probe.sent_at
+                    measured.append(
+                        {"conversation": c, "seconds": seconds, "deleted": outcome == "deleted"}
+                    )
+                    r.hdel(history_key(c), PROBE_FIELD)
+                    del probes[c]
             time.sleep(poll_seconds)
-        for c in armed:
+        for c in probes:
             r.hdel(history_key(c), PROBE_FIELD)
-    frame = pd.DataFrame(measured, columns=["conversation", "seconds"])
+    frame = pd.DataFrame(measured, columns=["conversation", "seconds", "deleted"])
     worst = None if frame.empty else float(frame["seconds"].max())
+    kept = int((~frame["deleted"]).sum())
     check = compare(
         "a send invalidates the conversation's cached pages",
         worst,
@@ -315,16 +293,21 @@ def invalidation(
         max_seconds,
         unit="s",
         required=params.safety.apply,
-        detail=f"worst of {len(frame)} sends (poll every {poll_seconds:g} s)",
+        detail=f"worst of {len(frame)} sends (poll every {poll_seconds:g} s); "
+        f"{kept} left the cached page in place for over {max_seconds:g} s",
     )
     return Invalidation(frame, check)
 
 
-def _arm(r: redis.Redis, conversation: int) -> float:
+def _arm(r: redis.Redis, conversation: int) -> Probe:
     key = history_key(conversation)
+    polled_at = time.monotonic()
     with r.pipeline(transaction=False) as pipe:
-        pipe.hset(key, PROBE_FIELD, "1").ttl(key)
-        _, ttl = pipe.execute()
-    if ttl < 0:  # the probe created the key: let it expire on its own
+        pipe.hset(key, PROBE_FIELD, "1").pttl(key)
+        _, ttl_ms = pipe.execute()
+    if ttl_ms < 0:  # the probe created the key: let it expire on its own
         r.expire(key, PROBE_TTL_SECONDS)
-    return time.monotonic()
+        ttl_ms = PROBE_TTL_SECONDS * 1000
+    probe = Probe()
+    probe.update(polled_at, ttl_ms)
+    return probe

@@ -31,11 +31,13 @@ from rollbook.lab.workload.chat import (
 )
 from rollbook.phases.preflight import Section, redis_client
 from rollbook.phases.staleness import probe_seconds
-from rollbook.verdict import compare, expect
+from rollbook.verdict import Check, compare, expect
 
 # The next-page query's cursor parameters (see params `queries.history_next_page`).
 CURSOR_CREATED_AT = "before_created_at"
 CURSOR_ID = "before_id"
+# Hash fields a checker adds to the service's keys (e.g. Phase 3's invalidation probe).
+CHECKER_FIELDS = "rollbook:"
 REFERENCE_SCAN = """
 SELECT id FROM messages WHERE conversation_id = %(conversation_id)s
 ORDER BY created_at DESC, id DESC LIMIT %(limit)s
@@ -164,14 +166,18 @@ def _history_entry(conversation: int, field_name: str) -> CacheEntry:
 
 
 def cached_entries(client, limit: int, rng: random.Random | None = None) -> list[CacheEntry]:
-    """Up to `limit` cached history pages and conversation lists, sampled at random."""
+    """Up to `limit` of the service's cached history pages and conversation lists, sampled
+    at random (fields a checker added are not the service's)."""
     rng = rng or random.Random()
     entries = []
     history_prefix, lists_prefix = history_key(0)[:-1], conversations_key(0)[:-1]
     for raw in client.scan_iter(match=history_prefix + "*", count=1000):
         key = raw.decode()
         conversation = int(key.removeprefix(history_prefix))
-        entries += [_history_entry(conversation, f.decode()) for f in client.hkeys(key)]
+        fields = [f.decode() for f in client.hkeys(key)]
+        entries += [
+            _history_entry(conversation, f) for f in fields if not f.startswith(CHECKER_FIELDS)
+        ]
     for raw in client.scan_iter(match=lists_prefix + "*", count=1000):
         user = int(raw.decode().removeprefix(lists_prefix))
         entries.append(CacheEntry(conversations_key(user), None, CONVERSATIONS, (user,)))
@@ -194,11 +200,33 @@ def _database(conn: psycopg.Connection, entry: CacheEntry) -> list[list]:
 
 @dataclass
 class CacheComparison:
-    """What the sample found: mismatches confirmed twice, entries that changed meanwhile."""
+    """What a sample found. Only compared entries count: one gone before it was read, or
+    changed while a difference was being confirmed, was sampled but not compared."""
 
     sampled: int = 0
-    mismatched: list[dict] = field(default_factory=list)
+    compared: int = 0
+    vanished: int = 0
     changed_meanwhile: int = 0
+    mismatched: list[dict] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            self.mismatched, columns=["key", "field", "cached rows", "database rows"]
+        )
+
+    def check(self, name: str, *, required: bool = True) -> Check:
+        """Mismatches among the compared entries; none compared is no data."""
+        return compare(
+            name,
+            len(self.mismatched) if self.compared else None,
+            "==",
+            0,
+            unit="entries",
+            required=required,
+            detail=f"{self.compared} compared of {self.sampled} sampled ({self.vanished} "
+            f"vanished before read, {self.changed_meanwhile} changed while checked)"
+            + "".join(f"; {m['key']} {m['field'] or ''}" for m in self.mismatched[:5]),
+        )
 
 
 def compare_entries(client, conn, entries: list[CacheEntry], settle_seconds: float = 1.0):
@@ -208,14 +236,19 @@ def compare_entries(client, conn, entries: list[CacheEntry], settle_seconds: flo
     suspects = []
     for entry in entries:
         cached = entry.read(client)
-        if cached is not None and _normal(json.loads(cached)) != _database(conn, entry):
+        if cached is None:
+            result.vanished += 1
+        elif _normal(json.loads(cached)) != _database(conn, entry):
             suspects.append((entry, cached))
+        else:
+            result.compared += 1
     if suspects:
         time.sleep(settle_seconds)
     for entry, cached in suspects:
         if entry.read(client) != cached:
             result.changed_meanwhile += 1
             continue
+        result.compared += 1
         database = _database(conn, entry)
         if _normal(json.loads(cached)) != database:
             result.mismatched.append(
@@ -229,26 +262,19 @@ def compare_entries(client, conn, entries: list[CacheEntry], settle_seconds: flo
     return result
 
 
-def cache_entries(params: Params, sample_size: int | None = None) -> Section:
-    """Sampled cache entries equal the database (no data when nothing is cached)."""
+def sample_and_compare(params: Params, sample_size: int) -> CacheComparison:
+    """Up to `sample_size` of the service's cache entries, compared with the primary."""
     client = redis_client(params)
-    entries = cached_entries(client, sample_size or params.validation.cache_sample_size)
-    with session(params.primary, params.safety, purpose="validation:cache", read_only=True) as conn:
-        found = compare_entries(client, conn, entries)
-    table = pd.DataFrame(found.mismatched, columns=["key", "field", "cached rows", "database rows"])
+    entries = cached_entries(client, sample_size)
+    with session(params.primary, params.safety, purpose="cache check", read_only=True) as conn:
+        return compare_entries(client, conn, entries)
+
+
+def cache_entries(params: Params, sample_size: int | None = None) -> Section:
+    """Sampled cache entries equal the database (no data when none could be compared)."""
+    found = sample_and_compare(params, sample_size or params.validation.cache_sample_size)
     return Section(
-        table,
-        [
-            compare(
-                "cache: sampled entries that differ from the database",
-                len(found.mismatched) if found.sampled else None,
-                "==",
-                0,
-                unit="entries",
-                detail=f"{found.sampled} sampled, {found.changed_meanwhile} changed while checked"
-                + "".join(f"; {m['key']} {m['field'] or ''}" for m in found.mismatched[:5]),
-            )
-        ],
+        found.table(), [found.check("cache: sampled entries that differ from the database")]
     )
 
 

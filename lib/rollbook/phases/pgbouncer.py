@@ -6,30 +6,29 @@ transaction mode a client's next transaction may run on another server connectio
 server-side prepared statement made by the driver (psycopg 3 prepares a query after
 `prepare_threshold` = 5 executions) is missing there. PgBouncer tracks prepared statements
 itself only from 1.21 (`max_prepared_statements` > 0); before that the application must
-connect with `prepare_threshold=None`. A probe runs the history query more times than
-the threshold through PgBouncer with that setting, as the application would.
+connect with `prepare_threshold=None`. Whether it does is the application's side, which
+the params declare (`pgbouncer.app_prepares_statements`); the check judges that
+declaration against PgBouncer's version, pool mode and tracking.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
-import psycopg
 
 from rollbook.config import Params
-from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import pgbouncer_console
-from rollbook.db.session import conninfo
 from rollbook.phases import preflight
 from rollbook.phases.indexes import Preconditions
 from rollbook.phases.preflight import Section
 from rollbook.phases.ramps import Observed
-from rollbook.verdict import compare, expect
+from rollbook.verdict import Check, compare, expect
 
 # Message history, conversation list, then the send path (writes last).
 FLAGS = ("pgbouncer.history", "pgbouncer.conversations", "pgbouncer.send")
 PREPARED_STATEMENTS_SINCE = (1, 21)
-PSYCOPG_PREPARE_THRESHOLD = 5  # psycopg 3's default: prepare on the 6th execution
-PROBE_QUERY = "history_first_page"
+PREPARED_CHECK = "prepared statements: PgBouncer tracks them or the driver disables them"
 SERIES = [
     "pgbouncer_pool_saturation_ratio",
     "pgbouncer_clients_waiting",
@@ -57,73 +56,78 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in number.split(".") if part.isdigit())
 
 
-def _console(params: Params) -> tuple[pd.Series, str]:
+@dataclass(frozen=True)
+class Console:
+    """What PgBouncer's admin console says about itself and the application's pool."""
+
+    config: dict[str, str]
+    version: str
+    pool_mode: str  # the pooled database's own pool_mode, else the global one
+
+
+def _console(params: Params) -> Console:
     with pgbouncer_console(params.pgbouncer) as conn:
-        cur = conn.execute("SHOW CONFIG")
-        frame = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+        config = {row[0]: row[1] for row in conn.execute("SHOW CONFIG").fetchall()}
         version = conn.execute("SHOW VERSION").fetchone()[0]
-    return frame.set_index("key")["value"], version
+        databases = preflight.console_rows(conn, "SHOW DATABASES")
+    own = databases.loc[databases["name"] == params.pgbouncer.dbname, "pool_mode"].dropna()
+    pool_mode = next((m for m in own if m), config.get("pool_mode", "unknown"))
+    return Console(config, version, pool_mode)
 
 
-def prepared_statements(params: Params, repeats: int = 2 * PSYCOPG_PREPARE_THRESHOLD) -> Section:
-    """PgBouncer's prepared-statement support and a probe of the driver setting it requires."""
-    config, version = _console(params)
-    supported = version_tuple(version) >= PREPARED_STATEMENTS_SINCE
-    tracked = int(config.get("max_prepared_statements", 0) or 0) if supported else 0
-    probe_ok, detail = _probe(params, repeats)
+def prepared_statement_check(
+    version: str, pool_mode: str, max_prepared: str | None, app_prepares: bool | None
+) -> Check:
+    """Pass when server-side prepared statements cannot go astray: the pool keeps a client
+    on one server connection (session mode), PgBouncer tracks them (>= 1.21 with
+    `max_prepared_statements` > 0), or the application declares that it does not prepare."""
+    tracked = version_tuple(version) >= PREPARED_STATEMENTS_SINCE and int(max_prepared or 0) > 0
+    facts = f"{version}, pool_mode {pool_mode}, " + (
+        f"tracks prepared statements (max_prepared_statements {max_prepared})"
+        if tracked
+        else "does not track prepared statements"
+    )
+    if pool_mode == "session" or tracked:
+        ok, why = True, "prepared statements stay valid"
+    elif app_prepares is None:
+        ok, why = None, "declare `pgbouncer.app_prepares_statements` in params"
+    elif app_prepares:
+        ok, why = (
+            False,
+            (
+                "the application prepares statements (e.g. psycopg's prepare_threshold): its "
+                "next transaction may run on a server connection without them"
+            ),
+        )
+    else:
+        ok, why = True, "the application does not prepare statements"
+    return expect(PREPARED_CHECK, ok, detail=f"{facts}; {why}")
+
+
+def prepared_statements(params: Params) -> Section:
+    """Whether the application's server-side prepared statements survive PgBouncer's
+    pooling: its version, pool mode and tracking against the params' declaration."""
+    console = _console(params)
+    max_prepared = console.config.get("max_prepared_statements")
+    declared = params.pgbouncer.app_prepares_statements
     rows = [
-        ("PgBouncer version", version),
-        ("max_prepared_statements", config.get("max_prepared_statements", "not supported")),
-        ("prepared statements tracked by PgBouncer", tracked > 0),
-        ("application driver setting required", "none" if tracked else "prepare_threshold=None"),
-        (f"probe: {PROBE_QUERY} x{repeats} via PgBouncer", detail),
-    ]
+        ("PgBouncer version", console.version),
+        ("pool_mode (application database)", console.pool_mode),
+        ("max_prepared_statements", max_prepared or "not supported"),
+        ("application prepares statements (params)", "not declared" if declared is None
+         else declared),
+    ]  # fmt: skip
     return Section(
         pd.DataFrame(rows, columns=["item", "value"]),
-        [
-            expect(
-                "prepared statements: PgBouncer tracks them or the driver disables them",
-                True if tracked else probe_ok,
-                detail=f"{version}; " + detail,
-            )
-        ],
+        [prepared_statement_check(console.version, console.pool_mode, max_prepared, declared)],
     )
-
-
-def _probe(params: Params, repeats: int) -> tuple[bool, str]:
-    """Run the probe query `repeats` times through PgBouncer with prepare_threshold=None."""
-    if PROBE_QUERY not in params.queries:
-        return False, f"no `{PROBE_QUERY}` in params queries"
-    named = params.queries[PROBE_QUERY]
-    pooled = PostgresEndpoint(
-        **{
-            **params.primary.model_dump(),
-            "host": params.pgbouncer.host,
-            "port": params.pgbouncer.port,
-            "dbname": params.pgbouncer.dbname,
-        }  # fmt: skip
-    )
-    try:
-        with psycopg.connect(**conninfo(pooled, "rollbook:pgbouncer-probe")) as conn:
-            conn.prepare_threshold = None
-            for _ in range(repeats):
-                with conn.transaction():
-                    conn.execute(
-                        "SELECT set_config('statement_timeout', %s, true)",
-                        (f"{params.safety.statement_timeout_ms}ms",),
-                    )
-                    conn.execute(named.sql, named.params).fetchall()
-    except psycopg.Error as exc:
-        return False, f"failed: {str(exc).strip()[:160]}"
-    return True, f"{repeats} executions, no server-side prepared statement"
 
 
 def preconditions(params: Params, *, min_client_connections: int = 100) -> Preconditions:
     """Pool mode and capacity, client connection limit, prepared statements."""
     capacity = preflight.pool_capacity(params)
     prepared = prepared_statements(params)
-    config, _ = _console(params)
-    clients = int(config.get("max_client_conn", 0))
+    clients = int(_console(params).config.get("max_client_conn", 0))
     limit = Section(
         pd.DataFrame([("max_client_conn", clients)], columns=["setting", "value"]),
         [

@@ -17,12 +17,14 @@ from rollbook.phases.migration import KEYSET_MIGRATION, index_builds
 from rollbook.phases.steady import steady_window
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient
+from rollbook.prom.rules import all_alerts
 from rollbook.prom.slo import summarise
 from rollbook.verdict import Check, compare, expect
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 # Replica lag in seconds, with the idle-primary fix: 0 when everything received is replayed.
+# NULL (unknown) when WAL is waiting to be replayed but no transaction was replayed yet.
 REPLICA_LAG_SQL = """
 SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
             ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END
@@ -116,15 +118,24 @@ def replication(params: Params, max_lag_seconds: float) -> Section:
             columns=["application_name", "client_addr", "state", "sync_state", "lag_bytes"],
         )
     streaming = bool((table["state"] == "streaming").any()) if len(table) else False
-    lag = None
+    lag, unknown = None, "no `replica` in params"
     if params.replica:
         with session(params.replica, params.safety, purpose="preflight", read_only=True) as conn:
-            lag = float(conn.execute(REPLICA_LAG_SQL).fetchone()[0] or 0.0)
+            (measured,) = conn.execute(REPLICA_LAG_SQL).fetchone()
+        lag = None if measured is None else float(measured)
+        unknown = "unknown: received WAL not replayed, no replayed transaction to time"
     return Section(
         table,
         [
             expect("replica streaming", streaming, detail=f"{len(table)} WAL sender(s)"),
-            compare("replica lag", lag, "<=", max_lag_seconds, unit="s"),
+            compare(
+                "replica lag",
+                lag,
+                "<=",
+                max_lag_seconds,
+                unit="s",
+                detail=unknown if lag is None else "",
+            ),
         ],
     )
 
@@ -147,7 +158,8 @@ def extensions(params: Params) -> Section:
     )
 
 
-def _console_rows(conn, command: str) -> pd.DataFrame:
+def console_rows(conn, command: str) -> pd.DataFrame:
+    """A PgBouncer admin console command's answer as a table."""
     cur = conn.execute(command)
     return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 
@@ -155,8 +167,8 @@ def _console_rows(conn, command: str) -> pd.DataFrame:
 def pool_capacity(params: Params, headroom: int = 10) -> Section:
     """PgBouncer pools in transaction mode, and its server connections fit the primary."""
     with pgbouncer_console(params.pgbouncer) as conn:
-        config = _console_rows(conn, "SHOW CONFIG").set_index("key")["value"]
-        databases = _console_rows(conn, "SHOW DATABASES")
+        config = console_rows(conn, "SHOW CONFIG").set_index("key")["value"]
+        databases = console_rows(conn, "SHOW DATABASES")
     with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
         max_connections = int(conn.execute("SHOW max_connections").fetchone()[0])
         reserved = int(conn.execute("SHOW superuser_reserved_connections").fetchone()[0])
@@ -198,7 +210,9 @@ def pool_capacity(params: Params, headroom: int = 10) -> Section:
 
 
 def monitoring(params: Params, expected_alerts: set[str] | None = None) -> Section:
-    """Every Prometheus target is up and the project's alert rules are loaded."""
+    """Every Prometheus target is up and every expected alert rule is loaded (default: the
+    project's rules, `monitoring/prometheus/alerts.rules.yml`); a missing rule is named."""
+    expected = expected_alerts or {alert.name for alert in all_alerts()}
     targets = _prometheus_get(params, "/api/v1/targets")["activeTargets"]
     table = pd.DataFrame(
         [
@@ -214,6 +228,7 @@ def monitoring(params: Params, expected_alerts: set[str] | None = None) -> Secti
     )
     groups = _prometheus_get(params, "/api/v1/rules?type=alert")["groups"]
     loaded = {rule["name"] for group in groups for rule in group["rules"]}
+    missing = expected - loaded
     down = table[table["health"] != "up"]
     checks = [
         expect(
@@ -221,11 +236,15 @@ def monitoring(params: Params, expected_alerts: set[str] | None = None) -> Secti
             None if table.empty else down.empty,
             detail=", ".join(down["job"]) if len(down) else f"{len(table)} targets",
         ),
-        expect(
+        compare(
             "alert rules loaded",
-            bool(loaded) if expected_alerts is None else expected_alerts <= loaded,
-            detail=f"{len(loaded)} alert rules"
-            + (f"; missing {sorted(expected_alerts - loaded)}" if expected_alerts else ""),
+            len(expected & loaded),
+            ">=",
+            len(expected),
+            unit="rules",
+            detail=f"missing: {', '.join(sorted(missing))}"
+            if missing
+            else f"all {len(expected)} expected rules",
         ),
     ]
     return Section(table, checks)

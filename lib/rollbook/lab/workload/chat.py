@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from redis.exceptions import RedisError
 from rollbook.lab.workload.breaker import ReplicaBreaker
 from rollbook.lab.workload.errors import ThrottledLog
 from rollbook.lab.workload.metrics import WorkloadMetrics
-from rollbook.lab.workload.selection import Plan
+from rollbook.lab.workload.selection import Plan, selected
 
 PAGE_SIZE = 50
 CONVERSATIONS_LIMIT = 20
@@ -119,6 +120,7 @@ class Chat:
         next_page_share: float = 0.3,
         cache_ttl_seconds: int = 30,
         errors: ThrottledLog,
+        fault: Callable[[str], float] = lambda name: 0.0,
     ) -> None:
         self.db = db
         self.redis = redis
@@ -130,6 +132,7 @@ class Chat:
         self.next_page_share = next_page_share
         self.cache_ttl_seconds = cache_ttl_seconds
         self.errors = errors
+        self.fault = fault  # a lab fault flag's value (`fault.cache.*`)
         self.cursors: dict[int, tuple[datetime, int]] = {}
 
     # -- database ---------------------------------------------------------------------
@@ -160,6 +163,12 @@ class Chat:
             return None
         self.metrics.cache_requests.labels(endpoint, "hit" if cached else "miss").inc()
         return cached
+
+    def _to_cache(self, rows: list) -> list:
+        """The rows a fill stores: all of them, or (fault) a stale page without the newest."""
+        return (
+            rows[1:] if selected(self.fault("fault.cache.wrong_value_percent"), self.rng) else rows
+        )
 
     async def _cache_fill(self, setter) -> None:
         try:
@@ -194,7 +203,7 @@ class Chat:
             )
         self._remember_cursor(conversation, len(rows), rows and (rows[-1][3], rows[-1][0]))
         if plan.cache:
-            page = json.dumps([[r[0], r[1], r[2], r[3].isoformat()] for r in rows])
+            page = json.dumps([[r[0], r[1], r[2], r[3].isoformat()] for r in self._to_cache(rows)])
             await self._cache_fill(lambda: self._store_page(key, field_name, page))
         return route
 
@@ -218,7 +227,7 @@ class Chat:
             return "cache"
         rows, route = await self._read("conversations", plan, CONVERSATIONS, (user,))
         if plan.cache:
-            listing = json.dumps([[r[0], r[1], r[2].isoformat()] for r in rows])
+            listing = json.dumps([[r[0], r[1], r[2].isoformat()] for r in self._to_cache(rows)])
             await self._cache_fill(lambda: self.redis.set(key, listing, ex=self.cache_ttl_seconds))
         return route
 
@@ -238,7 +247,8 @@ class Chat:
             time.perf_counter() - start
         )
         self.metrics.sends_acknowledged.inc()
-        await self._invalidate(conversation, members)
+        if not selected(self.fault("fault.cache.skip_invalidation_percent"), self.rng):
+            await self._invalidate(conversation, members)
         return "pgbouncer" if plan.pgbouncer else "primary"
 
     async def _invalidate(self, conversation: int, members: list[int]) -> None:

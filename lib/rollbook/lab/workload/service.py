@@ -30,11 +30,12 @@ log = logging.getLogger("rollbook.workload")
 DEFAULT_RATES = {"history": 20.0, "send": 4.0, "conversations": 8.0}
 CHECK_INTERVAL_SECONDS = 1.0
 
-# Replica replay lag; 0 when everything received is replayed (an idle primary is not lag).
+# Replica replay lag; 0 when everything received is replayed (an idle primary is not lag);
+# NULL (unknown, the breaker opens) when WAL waits for replay and none was timed yet.
 REPLICA_LAG = """
 SELECT CASE WHEN NOT pg_is_in_recovery()
               OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)
+            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())
        END::float8"""
 HOT_CONVERSATIONS = """
 SELECT conversation_id FROM messages GROUP BY conversation_id ORDER BY count(*) DESC LIMIT %s"""
@@ -136,6 +137,7 @@ class Workload:
                     hot_share=self.config.hot_share,
                     cache_ttl_seconds=self.config.cache_ttl_seconds,
                     errors=self.errors,
+                    fault=lambda name: self.flags.values[name],
                 )
                 await self._serve(stop)
         finally:
@@ -266,7 +268,8 @@ class Workload:
                     self.errors.error("replica lag check failed", exc)
                 else:
                     lag = rows[0][0]
-                    self.metrics.replica_lag.set(lag)
+                    if lag is not None:
+                        self.metrics.replica_lag.set(lag)
                 self.breaker.record_lag(lag, self.flags.values["replica.max_lag_seconds"])
             self.metrics.breaker_state.set(int(self.breaker.state))
             await wait_or_stop(stop, CHECK_INTERVAL_SECONDS)
