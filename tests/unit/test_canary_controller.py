@@ -118,6 +118,7 @@ class FakeSource:
                 ("baseline", "ok"): baseline_n,
                 ("baseline", "error"): 0.0,
             },
+            cache_lookups=canary_n,  # a cache ramp's canary looks the cache up
             pool_saturation_ratio=1.0 if fault == "pool" else 0.3,
             clients_waiting=4.0 if fault == "pool" else 0.0,
             replica_lag_seconds=30.0 if fault == "lag" else 0.1,
