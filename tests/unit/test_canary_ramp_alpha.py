@@ -26,9 +26,12 @@ SETTINGS = CanaryParams.model_validate(
 
 
 def test_the_budget_is_split_over_every_judgement_a_ramp_can_make():
-    # per step: checks at judged 2, 4, ..., 18 (at most 10 with a late clock), gates from 6 s
-    assert SETTINGS.judgements_per_step() == 10 + 7
-    assert SETTINGS.judge_alpha == pytest.approx(0.01 / (3 * 17))
+    # per step: checks at judged 2, 4, ..., 18 (at most 10 with a late clock); gates from 6 s,
+    # judging anew once the step outgrows the 10 s window: 12, ..., 18 (at most 5)
+    assert SETTINGS.judgements_per_step() == 10 + 5
+    assert SETTINGS.judge_alpha == pytest.approx(0.01 / (3 * 15))
+    warm = SETTINGS.model_copy(update={"judge_warmup": True})  # windows reach into the warm-up
+    assert warm.judgements_per_step() == 10 + 6
 
 
 def test_healthy_ramps_are_rolled_back_within_the_ramps_budget():

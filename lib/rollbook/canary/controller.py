@@ -197,16 +197,18 @@ class RampController:
                 self._event("warmup", detail=f"{elapsed:.0f} of {s.warmup:g} s, not judged")
                 continue
             window = s.check_window if s.judge_warmup else min(s.check_window, judged)
-            results = self._evaluate(window)
-            results, breaches = self._count_latency_breaches(results, breaches)
+            seen = self._evaluate(window)
+            results, breaches = self._count_latency_breaches(seen, breaches)
             self._record("check", results, prefix=f"{window:.0f} s window: ")
             if fired := [r for r in results if r.fired]:
                 return "rollback", fired
             if judged < s.hold:
                 continue
-            gate = self._evaluate(elapsed if s.judge_warmup else judged)
+            step = elapsed if s.judge_warmup else judged
+            # While the step fits in the check's window, the check has judged all of it.
+            gate = seen if step <= window else self._evaluate(step)
             gate = [self._hold_latency_breach(r, breaches) for r in gate]
-            self._record("gate", gate, prefix=f"step over {judged:.0f} s: ")
+            self._record("gate", gate, prefix=f"step over {step:.0f} s: ")
             if fired := [r for r in gate if r.fired]:
                 return "rollback", fired
             if all(r.signal is Signal.OK for r in gate):

@@ -16,6 +16,13 @@ cache's extra round trip of half a millisecond) has a large effect size, and is 
 a reason to roll back. Below `min_samples` requests in either variant the judgement is
 *inconclusive*, never a pass.
 
+With `min_slowdown_ratio` r > 0 the p-value is that of the hypothesis "the canary is at
+most r slower", not "no slower": the test ranks the canary's histogram with every latency
+divided by 1 + r (`Buckets.scaled`), so a canary within the floor is rolled back no more
+often than `alpha`, however many requests the window holds. Scaling spreads requests
+evenly inside a bucket: it needs buckets much narrower than r (the workload's grow by
+under 10 %); on wide ones it errs on either side.
+
 One judgement is one test at level `alpha`. A ramp judges many overlapping windows, so it
 passes each judgement an even share of its budget (`CanaryParams.judge_alpha`).
 """
@@ -68,6 +75,16 @@ class Buckets:
             raise ValueError("cannot add histograms with different bucket bounds")
         summed = np.add(self.cumulative, other.cumulative)
         return Buckets(self.bounds, tuple(summed.tolist()))
+
+    def scaled(self, factor: float) -> Buckets:
+        """The histogram of every latency times `factor` on the same bounds, requests spread
+        evenly inside their bucket (as `quantile` assumes); the +Inf bucket stays put."""
+        finite = np.asarray([b for b in self.bounds if not math.isinf(b)])
+        cumulative = np.cumsum(self.counts)
+        knots = np.concatenate([[0.0], finite])
+        below = np.concatenate([[0.0], cumulative[: finite.size]])
+        moved = np.interp(finite / factor, knots, below)
+        return Buckets(self.bounds, tuple([*moved.tolist(), *cumulative[finite.size :].tolist()]))
 
     def quantile(self, q: float) -> float | None:
         """The q-quantile with linear interpolation inside its bucket, like PromQL's
@@ -143,6 +160,12 @@ def judge(
         return JudgeResult(Judgement.PASS, n_canary, n_baseline, 1.0, 0.5, source, slowdown, alpha)
     test = mannwhitneyu(slower, faster, alternative="greater", method="asymptotic")
     effect = float(test.statistic) / (n_canary * n_baseline)
+    if settings.min_slowdown_ratio > 0:  # "slower by more than the floor"
+        beyond_floor = canary.scaled(1 / (1 + settings.min_slowdown_ratio))
+        test = mannwhitneyu(
+            np.repeat(ranks, beyond_floor.counts), faster, alternative="greater",
+            method="asymptotic",
+        )  # fmt: skip
     worse = (
         test.pvalue < alpha
         and effect >= settings.min_effect

@@ -182,9 +182,12 @@ class CanaryParams(Strict):
     def judgements_per_step(self) -> int:
         """The most judgements one step can make. Checks come at least `check_interval`
         apart, the first after the warm-up, the last once the judged time reaches
-        `hold + max_extend`; from `hold` on each check is followed by a gate."""
-        checks = math.ceil((self.hold + self.max_extend) / self.check_interval) + 1
-        gates = math.ceil(self.max_extend / self.check_interval) + 1
+        `hold + max_extend`; from `hold` on a gate judges the whole step, anew once the
+        step has outgrown the check's window (before that the check is the gate)."""
+        span = self.hold + self.max_extend
+        checks = math.ceil(span / self.check_interval) + 1
+        outgrown = max(self.hold, self.check_window - (self.warmup if self.judge_warmup else 0))
+        gates = math.ceil(max(0.0, span - outgrown) / self.check_interval) + 1
         return checks + gates
 
     @property
