@@ -298,3 +298,14 @@ def test_progress_prints_log_lines_headless_and_renders_a_panel_live(capsys):
     panel = RampProgress.panel(result)
     assert "Ramp cache.history" in panel and "rolled back" in panel
     assert panel.count("<tr>") == 1 + 8  # header + the last eight events
+
+
+def test_a_step_makes_no_more_judgements_than_its_alpha_share_assumes():
+    """The judge's level is the ramp's alpha over `judgements_per_step` per step: a step that
+    runs to the end of its extension must not query more windows than that."""
+    controller, _, source, _ = make(traffic=60)  # inconclusive: the first step runs out
+    result = controller.run()
+    assert result.outcome is Outcome.PAUSED
+    judged = source.windows[1:]  # after the pre-ramp reference
+    assert 0 < len(judged) <= SETTINGS.judgements_per_step()
+    assert max(judged) > SETTINGS.check_window  # the step outgrew the window: gates anew
