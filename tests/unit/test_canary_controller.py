@@ -309,3 +309,14 @@ def test_a_step_makes_no_more_judgements_than_its_alpha_share_assumes():
     judged = source.windows[1:]  # after the pre-ramp reference
     assert 0 < len(judged) <= SETTINGS.judgements_per_step()
     assert max(judged) > SETTINGS.check_window  # the step outgrew the window: gates anew
+
+
+def test_a_late_clock_never_judges_a_sliver_of_a_window_after_the_warmup():
+    """Real sleeps overrun: the check after the warm-up must not judge a 0.1 s window."""
+    controller, _, source, clock = make()
+    real_sleep = clock.sleep
+    clock.sleep = lambda seconds: real_sleep(seconds + 0.05)
+    result = controller.run()
+    assert result.outcome is Outcome.PROMOTED
+    judged = source.windows[1:]
+    assert min(judged) >= SETTINGS.check_interval

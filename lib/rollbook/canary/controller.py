@@ -185,7 +185,8 @@ class RampController:
 
     def _hold(self) -> tuple[str, list[TriggerResult]]:
         """Check until the step is judged: ("promote" | "rollback" | "pause", fired).
-        Unless `judge_warmup`, no window reaches back into the warm-up."""
+        Unless `judge_warmup`, no window reaches back into the warm-up, and the first check
+        waits until a `check_interval` has passed after it."""
         s = self.settings
         started = self.clock.now()
         breaches = 0
@@ -193,7 +194,7 @@ class RampController:
             self.clock.sleep(s.check_interval)
             elapsed = self.clock.now() - started
             judged = elapsed - s.warmup
-            if judged <= 0:
+            if judged < (0 if s.judge_warmup else s.check_interval):
                 self._event("warmup", detail=f"{elapsed:.0f} of {s.warmup:g} s, not judged")
                 continue
             window = s.check_window if s.judge_warmup else min(s.check_window, judged)
