@@ -58,11 +58,11 @@ def cases(settings: CanaryParams) -> list[Case]:
     return out
 
 
-def rollback_rate(settings: CanaryParams, traffic: Traffic, ramps: int) -> float:
+def rollbacks(settings: CanaryParams, traffic: Traffic, ramps: int) -> int:
     outcomes = [
         simulate_ramp(settings, traffic, LATENCY_BUCKETS, seed).outcome for seed in range(ramps)
     ]
-    return outcomes.count(Outcome.ROLLED_BACK) / ramps
+    return outcomes.count(Outcome.ROLLED_BACK)
 
 
 def series_per_workload(buckets: tuple[float, ...]) -> int:
@@ -113,12 +113,13 @@ def main() -> int:
     )
     failed = False
     for case in cases(settings):
-        rate = rollback_rate(settings, case.traffic, args.ramps)
+        count = rollbacks(settings, case.traffic, args.ramps)
+        rate = count / args.ramps
         ok = rate <= MAX_FALSE_ROLLBACKS if case.healthy else rate >= MIN_POWER
         failed |= not ok
         bound = f"<= {MAX_FALSE_ROLLBACKS:.3f}" if case.healthy else f">= {MIN_POWER:.2f}"
         print(
-            f"  {case.name:<28} rolled back {rate:6.3f} of {args.ramps} ramps "
+            f"  {case.name:<28} rolled back {count:3d} of {args.ramps} ramps = {rate:.3f} "
             f"(want {bound}) {'ok' if ok else 'OUT OF BOUNDS'}"
         )
     fine, coarse = series_per_workload(LATENCY_BUCKETS), series_per_workload(COARSE_BUCKETS)
