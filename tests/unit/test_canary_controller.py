@@ -118,6 +118,7 @@ class FakeSource:
                 ("baseline", "ok"): baseline_n,
                 ("baseline", "error"): 0.0,
             },
+            cache_lookups=canary_n,  # a cache ramp's canary looks the cache up
             pool_saturation_ratio=1.0 if fault == "pool" else 0.3,
             clients_waiting=4.0 if fault == "pool" else 0.0,
             replica_lag_seconds=30.0 if fault == "lag" else 0.1,
@@ -297,3 +298,25 @@ def test_progress_prints_log_lines_headless_and_renders_a_panel_live(capsys):
     panel = RampProgress.panel(result)
     assert "Ramp cache.history" in panel and "rolled back" in panel
     assert panel.count("<tr>") == 1 + 8  # header + the last eight events
+
+
+def test_a_step_makes_no_more_judgements_than_its_alpha_share_assumes():
+    """The judge's level is the ramp's alpha over `judgements_per_step` per step: a step that
+    runs to the end of its extension must not query more windows than that."""
+    controller, _, source, _ = make(traffic=60)  # inconclusive: the first step runs out
+    result = controller.run()
+    assert result.outcome is Outcome.PAUSED
+    judged = source.windows[1:]  # after the pre-ramp reference
+    assert 0 < len(judged) <= SETTINGS.judgements_per_step()
+    assert max(judged) > SETTINGS.check_window  # the step outgrew the window: gates anew
+
+
+def test_a_late_clock_never_judges_a_sliver_of_a_window_after_the_warmup():
+    """Real sleeps overrun: the check after the warm-up must not judge a 0.1 s window."""
+    controller, _, source, clock = make()
+    real_sleep = clock.sleep
+    clock.sleep = lambda seconds: real_sleep(seconds + 0.05)
+    result = controller.run()
+    assert result.outcome is Outcome.PROMOTED
+    judged = source.windows[1:]
+    assert min(judged) >= SETTINGS.check_interval

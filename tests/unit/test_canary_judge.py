@@ -9,6 +9,7 @@ import pytest
 
 from rollbook.canary.judge import Buckets, Judgement, judge
 from rollbook.canary.params import CanaryWorse
+from rollbook.lab.workload.metrics import LATENCY_BUCKETS
 
 BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, math.inf]
 
@@ -96,3 +97,30 @@ def test_histograms_with_different_bounds_are_refused():
             Buckets.from_counts([0.2, math.inf], [100, 0]),
             CanaryWorse(),
         )
+
+
+def fine(latencies: np.ndarray) -> Buckets:
+    """Bucketed as the workload buckets request latency (fine from 1 to 100 ms)."""
+    bounds = [*LATENCY_BUCKETS, math.inf]
+    index = np.searchsorted(bounds, latencies, side="left")
+    return Buckets.from_counts(bounds, np.bincount(index, minlength=len(bounds)).tolist())
+
+
+def test_a_slowdown_within_the_relative_floor_is_not_worse_however_many_requests():
+    """The p-value is of "slower by more than min_slowdown_ratio": a +15 % canary is not
+    significant against a 20 % floor, even where it is significantly slower."""
+    canary, baseline = fine(latencies(20_000, 0.0115, 1)), fine(latencies(20_000, 0.01, 2))
+    floor = CanaryWorse(min_slowdown=0.0005, min_effect=0.52, min_slowdown_ratio=0.2)
+    within = judge(canary, baseline, floor)
+    assert within.judgement is Judgement.PASS and within.p_value > 0.5
+    plain = judge(canary, baseline, floor.model_copy(update={"min_slowdown_ratio": 0}))
+    assert plain.judgement is Judgement.WORSE
+    beyond = judge(fine(latencies(20_000, 0.015, 1)), baseline, floor)
+    assert beyond.judgement is Judgement.WORSE and beyond.p_value < 1e-6
+
+
+def test_scaling_a_histogram_moves_its_quantiles_by_the_factor():
+    buckets = fine(latencies(20_000, 0.02, 3))
+    slower = buckets.scaled(1.5)
+    assert slower.total == pytest.approx(buckets.total, abs=len(buckets.bounds))
+    assert slower.quantile(0.5) == pytest.approx(1.5 * buckets.quantile(0.5), rel=0.05)

@@ -137,7 +137,7 @@ class RampController:
             self.flags.set(ramp.flag, value, run_id=self.run_id, by=self.changed_by)
             self.states.update(self.run_id, "running", step_index=index)
             result.step_value = value
-            self._event("step", detail=f"{ramp.flag} set to {value:g} %")
+            self._event("step", detail=f"{ramp.flag} set to {value:g} %; {self._warmup_rule()}")
             decision, fired = self._hold()
             if decision == "rollback":
                 return self._rollback(fired[0].name, fired)
@@ -160,9 +160,9 @@ class RampController:
             result.step_value = value
             self._event(
                 "plan",
-                detail=f"set {self.ramp.flag} to {value:g} %, warm up {s.warmup:g} s, hold "
-                f"{s.hold:g} s with checks every {s.check_interval:g} s "
-                f"({', '.join(self.ramp.triggers)})",
+                detail=f"set {self.ramp.flag} to {value:g} %, hold {s.hold:g} s with checks "
+                f"every {s.check_interval:g} s ({', '.join(self.ramp.triggers)}); "
+                + self._warmup_rule(),
                 at=at,
             )
             at += s.warmup + s.hold
@@ -171,27 +171,45 @@ class RampController:
         result.reason = "dry run: no flag changed"
         return result
 
+    def _warmup_rule(self) -> str:
+        s = self.settings
+        if s.judge_warmup:
+            return (
+                f"warm-up {s.warmup:g} s is judged too (judge_warmup): a cold path that is "
+                "slow for its first seconds counts as a regression"
+            )
+        return (
+            f"warm-up {s.warmup:g} s not judged (cold caches and buffers): checks see only "
+            "requests after it"
+        )
+
     def _hold(self) -> tuple[str, list[TriggerResult]]:
-        """Check until the step is judged: ("promote" | "rollback" | "pause", fired)."""
+        """Check until the step is judged: ("promote" | "rollback" | "pause", fired).
+        Unless `judge_warmup`, no window reaches back into the warm-up, and the first check
+        waits until a `check_interval` has passed after it."""
         s = self.settings
         started = self.clock.now()
         breaches = 0
         while True:
             self.clock.sleep(s.check_interval)
             elapsed = self.clock.now() - started
-            if elapsed < s.warmup:
-                self._event("warmup", detail=f"{elapsed:.0f} of {s.warmup:g} s")
+            judged = elapsed - s.warmup
+            if judged < (0 if s.judge_warmup else s.check_interval):
+                self._event("warmup", detail=f"{elapsed:.0f} of {s.warmup:g} s, not judged")
                 continue
-            results = self._evaluate(s.check_window)
-            results, breaches = self._count_latency_breaches(results, breaches)
-            self._record("check", results)
+            window = s.check_window if s.judge_warmup else min(s.check_window, judged)
+            seen = self._evaluate(window)
+            results, breaches = self._count_latency_breaches(seen, breaches)
+            self._record("check", results, prefix=f"{window:.0f} s window: ")
             if fired := [r for r in results if r.fired]:
                 return "rollback", fired
-            judged = elapsed - s.warmup
             if judged < s.hold:
                 continue
-            gate = self._evaluate(judged)
-            self._record("gate", gate, prefix=f"step over {judged:.0f} s: ")
+            step = elapsed if s.judge_warmup else judged
+            # While the step fits in the check's window, the check has judged all of it.
+            gate = seen if step <= window else self._evaluate(step)
+            gate = [self._hold_latency_breach(r, breaches) for r in gate]
+            self._record("gate", gate, prefix=f"step over {step:.0f} s: ")
             if fired := [r for r in gate if r.fired]:
                 return "rollback", fired
             if all(r.signal is Signal.OK for r in gate):
@@ -216,6 +234,19 @@ class RampController:
                 r = TriggerResult(r.name, signal, observed, f"{r.threshold} ({needed} checks)")
             counted.append(r)
         return counted, breaches
+
+    def _hold_latency_breach(self, result: TriggerResult, breaches: int) -> TriggerResult:
+        """A gate over the SLO holds the step (neither promoted nor rolled back) until the
+        checks have seen the breach `consecutive` times."""
+        needed = self.settings.triggers.latency_slo.consecutive
+        if result.name != "latency_slo" or not result.fired or breaches >= needed:
+            return result
+        return TriggerResult(
+            result.name,
+            Signal.NO_DATA,
+            {**result.observed, "consecutive_breaches": breaches},
+            f"{result.threshold}; over it, not yet for {needed} checks: step held",
+        )
 
     # ---- rollback and its verification -----------------------------------------------------
     def _rollback(self, trigger: str, fired: list[TriggerResult]) -> RampResult:
@@ -255,6 +286,7 @@ class RampController:
             self.ramp.slo_seconds,
             reference,
             cache_ramp=self.ramp.flag.startswith("cache."),
+            judge_alpha=self.settings.judge_alpha,
         )
 
     def _reference(self) -> Buckets:

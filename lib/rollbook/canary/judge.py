@@ -10,10 +10,21 @@ p-value; the index just needs no invented upper bound for the `+Inf` bucket.
 A significant p-value alone is not enough on large samples: the effect size
 P(canary slower) + ½ P(tie) = U / (n_canary · n_baseline) must also reach a floor (0.5 is
 no difference; 0.56 a small effect, 0.64 a medium one), and the canary's median must be
-slower than the baseline's by `min_slowdown` at least: on fast endpoints a consistent but
-practically nil difference (a cold cache's extra round trip of half a millisecond) has a
-large effect size, and is still not a reason to roll back. Below `min_samples` requests in
-either variant the judgement is *inconclusive*, never a pass.
+slower than the baseline's by `min_slowdown` and by `min_slowdown_ratio` of the baseline's
+median at least: on fast endpoints a consistent but practically nil difference (a cold
+cache's extra round trip of half a millisecond) has a large effect size, and is still not
+a reason to roll back. Below `min_samples` requests in either variant the judgement is
+*inconclusive*, never a pass.
+
+With `min_slowdown_ratio` r > 0 the p-value is that of the hypothesis "the canary is at
+most r slower", not "no slower": the test ranks the canary's histogram with every latency
+divided by 1 + r (`Buckets.scaled`), so a canary within the floor is rolled back no more
+often than `alpha`, however many requests the window holds. Scaling spreads requests
+evenly inside a bucket: it needs buckets much narrower than r (the workload's grow by
+under 10 %); on wide ones it errs on either side.
+
+One judgement is one test at level `alpha`. A ramp judges many overlapping windows, so it
+passes each judgement an even share of its budget (`CanaryParams.judge_alpha`).
 """
 
 from __future__ import annotations
@@ -65,6 +76,16 @@ class Buckets:
         summed = np.add(self.cumulative, other.cumulative)
         return Buckets(self.bounds, tuple(summed.tolist()))
 
+    def scaled(self, factor: float) -> Buckets:
+        """The histogram of every latency times `factor` on the same bounds, requests spread
+        evenly inside their bucket (as `quantile` assumes); the +Inf bucket stays put."""
+        finite = np.asarray([b for b in self.bounds if not math.isinf(b)])
+        cumulative = np.cumsum(self.counts)
+        knots = np.concatenate([[0.0], finite])
+        below = np.concatenate([[0.0], cumulative[: finite.size]])
+        moved = np.interp(finite / factor, knots, below)
+        return Buckets(self.bounds, tuple([*moved.tolist(), *cumulative[finite.size :].tolist()]))
+
     def quantile(self, q: float) -> float | None:
         """The q-quantile with linear interpolation inside its bucket, like PromQL's
         `histogram_quantile` (the +Inf bucket answers with the highest finite bound)."""
@@ -97,6 +118,7 @@ class JudgeResult:
     effect: float | None = None  # P(canary slower) + ½ P(tie)
     baseline_source: str = "live baseline"
     slowdown: float | None = None  # canary median - baseline median, seconds
+    alpha: float | None = None  # the level this test was judged at
 
     @property
     def observed(self) -> dict[str, float | int | str | None]:
@@ -104,6 +126,7 @@ class JudgeResult:
             "p_value": None if self.p_value is None else round(self.p_value, 6),
             "effect": None if self.effect is None else round(self.effect, 4),
             "median_slowdown_seconds": self.slowdown,
+            "alpha": self.alpha,
             "canary_samples": self.canary_samples,
             "baseline_samples": self.baseline_samples,
             "baseline": self.baseline_source,
@@ -111,27 +134,43 @@ class JudgeResult:
 
 
 def judge(
-    canary: Buckets, baseline: Buckets, settings: CanaryWorse, *, baseline_source: str = ""
+    canary: Buckets,
+    baseline: Buckets,
+    settings: CanaryWorse,
+    *,
+    baseline_source: str = "",
+    alpha: float | None = None,
 ) -> JudgeResult:
-    """Bucketed one-sided Mann–Whitney U: WORSE only when significant, with a large enough
-    effect and median slowdown."""
+    """Bucketed one-sided Mann–Whitney U: WORSE only when significant at `alpha` (default
+    `settings.alpha`), with a large enough effect and median slowdown."""
     n_canary, n_baseline = canary.total, baseline.total
     source = baseline_source or "live baseline"
+    alpha = settings.alpha if alpha is None else alpha
     if min(n_canary, n_baseline) < settings.min_samples:
-        return JudgeResult(Judgement.INCONCLUSIVE, n_canary, n_baseline, baseline_source=source)
+        return JudgeResult(
+            Judgement.INCONCLUSIVE, n_canary, n_baseline, baseline_source=source, alpha=alpha
+        )
     if canary.bounds != baseline.bounds:
         raise ValueError("canary and baseline histograms have different bucket bounds")
     ranks = np.arange(len(canary.bounds))
     slower, faster = np.repeat(ranks, canary.counts), np.repeat(ranks, baseline.counts)
-    slowdown = canary.quantile(0.5) - baseline.quantile(0.5)
+    baseline_median = baseline.quantile(0.5)
+    slowdown = canary.quantile(0.5) - baseline_median
     if np.unique(np.concatenate([slower, faster])).size == 1:  # every request in one bucket
-        return JudgeResult(Judgement.PASS, n_canary, n_baseline, 1.0, 0.5, source, slowdown)
+        return JudgeResult(Judgement.PASS, n_canary, n_baseline, 1.0, 0.5, source, slowdown, alpha)
     test = mannwhitneyu(slower, faster, alternative="greater", method="asymptotic")
     effect = float(test.statistic) / (n_canary * n_baseline)
+    if settings.min_slowdown_ratio > 0:  # "slower by more than the floor"
+        beyond_floor = canary.scaled(1 / (1 + settings.min_slowdown_ratio))
+        test = mannwhitneyu(
+            np.repeat(ranks, beyond_floor.counts), faster, alternative="greater",
+            method="asymptotic",
+        )  # fmt: skip
     worse = (
-        test.pvalue < settings.alpha
+        test.pvalue < alpha
         and effect >= settings.min_effect
         and slowdown >= settings.min_slowdown
+        and slowdown >= settings.min_slowdown_ratio * baseline_median
     )
     return JudgeResult(
         Judgement.WORSE if worse else Judgement.PASS,
@@ -141,4 +180,5 @@ def judge(
         effect,
         source,
         slowdown,
+        alpha,
     )

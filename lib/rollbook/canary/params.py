@@ -5,12 +5,14 @@ canary:
   steps: [10, 25, 50, 100]     # percent of traffic on the new path, in order
   hold: 5m                     # judged time per step (after the warm-up)
   check_interval: 30s          # one health check every ...
-  warmup: 30s                  # after a step change, before judging
+  warmup: 30s                  # after a step change: cold caches and buffers, not judged
+  judge_warmup: false          # true: a cold path that is slow for `warmup` is a regression
   check_window: 1m             # metrics window of one health check
   on_interrupted: rollback     # a ramp killed mid-way: rollback | resume
   triggers:
     error_rate: {max_ratio: 0.01}
     canary_worse: {alpha: 0.01, min_effect: 0.56, min_samples: 50, min_slowdown: 2ms}
+                               # alpha: false-rollback budget of a whole ramp
   triggers_by_flag:            # which triggers apply; keys: a flag or its family
     replica: [latency_slo, error_rate, canary_worse, replica_lag]
 ```
@@ -18,6 +20,7 @@ canary:
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -60,7 +63,14 @@ class ErrorRate(Strict):
 class CanaryWorse(Strict):
     """Bucketed Mann–Whitney U test, canary latency > baseline latency (see judge.py)."""
 
-    alpha: float = Field(default=0.01, gt=0, lt=1)
+    alpha: float = Field(
+        default=0.01,
+        gt=0,
+        lt=1,
+        description="false-rollback budget of one ramp: the chance that the judge rolls back "
+        "a canary no slower than its baseline; each judgement of the ramp is tested at an even "
+        "share of it (Bonferroni, `CanaryParams.judge_alpha`), a single judgement at all of it",
+    )
     min_effect: float = Field(
         default=0.56,
         gt=0.5,
@@ -72,6 +82,12 @@ class CanaryWorse(Strict):
         default=0.002,
         description="floor on canary median minus baseline median: a smaller slowdown "
         "(e.g. a cold cache's extra round trip) is not worth a rollback",
+    )
+    min_slowdown_ratio: float = Field(
+        default=0.0,
+        ge=0,
+        description="floor on the median slowdown relative to the baseline's median "
+        "(0.25: at least 25 % slower), so one floor serves fast and slow endpoints",
     )
 
 
@@ -111,7 +127,16 @@ class CanaryParams(Strict):
     steps: list[float] = Field(default_factory=lambda: [10.0, 25.0, 50.0, 100.0], min_length=1)
     hold: Seconds = Field(default=300.0, description="judged time per step, after the warm-up")
     check_interval: Seconds = 30.0
-    warmup: Seconds = Field(default=30.0, description="after each step change, before judging")
+    warmup: Seconds = Field(
+        default=30.0,
+        description="after each step change: no check runs, and (unless `judge_warmup`) no "
+        "later check sees its requests, which meet cold caches and buffers",
+    )
+    judge_warmup: bool = Field(
+        default=False,
+        description="judge the warm-up's requests too: a cold path that is slow for its "
+        "first seconds then counts as a regression",
+    )
     check_window: Seconds = Field(default=60.0, description="metrics window of one check")
     reference_window: Seconds = Field(
         default=300.0, description="pre-ramp latency reference (judge at 100 %, verification)"
@@ -153,6 +178,24 @@ class CanaryParams(Strict):
                 f"({self.check_interval:g}s), or samples between checks go unseen"
             )
         return self
+
+    def judgements_per_step(self) -> int:
+        """The most judgements one step can make. Checks come at least `check_interval`
+        apart, the first after the warm-up, the last once the judged time reaches
+        `hold + max_extend`; from `hold` on a gate judges the whole step, anew once the
+        step has outgrown the check's window (before that the check is the gate)."""
+        span = self.hold + self.max_extend
+        checks = math.ceil(span / self.check_interval) + 1
+        outgrown = max(self.hold, self.check_window - (self.warmup if self.judge_warmup else 0))
+        gates = math.ceil(max(0.0, span - outgrown) / self.check_interval) + 1
+        return checks + gates
+
+    @property
+    def judge_alpha(self) -> float:
+        """The level of each judgement of a ramp: the ramp's budget over its judgements, so
+        P(a healthy ramp is rolled back by the judge) <= `canary_worse.alpha` (union bound;
+        it holds for overlapping windows too)."""
+        return self.triggers.canary_worse.alpha / (len(self.steps) * self.judgements_per_step())
 
     def triggers_for(self, flag: str) -> list[str]:
         """Triggers applying to a flag: its own entry, else its family's (`cache.history`

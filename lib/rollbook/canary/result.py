@@ -17,7 +17,7 @@ class Outcome(StrEnum):
     PROMOTED = "promoted"
     ROLLED_BACK = "rolled back"
     PAUSED = "paused (inconclusive)"
-    DRY_RUN = "dry run"
+    DRY_RUN = "planned (dry run)"
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,20 @@ class RampResult:
         return {r.name: r.observed for r in self.fired}
 
     def checks(self) -> list[Check]:
-        """The ramp as verdict checks: promoted, or why not; a rollback and its verification."""
+        """The ramp as verdict checks: promoted, or why not; a rollback and its verification.
+        A dry run measured nothing: its one check is *planned*, no data and not required."""
         name = f"ramp {self.flag}"
         if self.outcome is Outcome.DRY_RUN:
             plan = " → ".join(f"{s:g} %" for s in self.steps)
-            return [Check(name=f"{name} (dry run)", status=Status.PASS, observed=plan)]
+            return [
+                Check(
+                    name=f"{name} planned (dry run)",
+                    status=Status.NO_DATA,
+                    observed=f"planned: {plan}",
+                    required=False,
+                    detail="dry run: no flag changed, nothing measured",
+                )
+            ]
         status = {
             Outcome.PROMOTED: Status.PASS,
             Outcome.PAUSED: Status.NO_DATA,

@@ -60,13 +60,16 @@ class TriggerSet:
     """The triggers of one ramp with their thresholds.
 
     `reference` is the endpoint's latency before the ramp: the judge's baseline when live
-    baseline traffic is too thin (at 100 % there is none) and the yardstick of recovery."""
+    baseline traffic is too thin (at 100 % there is none) and the yardstick of recovery.
+    `judge_alpha` is the level of each of the ramp's judgements (its share of the ramp's
+    false-rollback budget); recovery checks use the whole budget."""
 
     names: list[str]
     settings: Triggers
     slo_seconds: float
     reference: Buckets
     cache_ramp: bool = False
+    judge_alpha: float | None = None
 
     def evaluate(self, snap: Snapshot) -> list[TriggerResult]:
         """Every trigger on canary traffic (latency_slo reports a breach, the controller
@@ -93,9 +96,12 @@ class TriggerSet:
         observed: Observed = {f"{variant or 'endpoint'}_error_ratio": ratio}
         breaches = [_above(ratio, limit)]
         if self.cache_ramp:
+            # The canary's lookups must be seen: missing is no data. After a rollback to 0 %
+            # there are none to see, and the endpoint's own errors decide.
             cache = snap.cache_error_ratio
             observed["cache_error_ratio"] = cache
-            breaches.append(bool(cache is not None and cache > limit))
+            if variant is not None or cache is not None:
+                breaches.append(_above(cache, limit))
         observed["requests"] = snap.request_count(variant)
         return _limit("error_rate", observed, breaches, f"error ratio <= {limit:g}")
 
@@ -107,7 +113,8 @@ class TriggerSet:
             subject, baseline, source = snap.latency(variant), snap.latency("baseline"), "live"
             if baseline.total < settings.min_samples:
                 baseline, source = self.reference, "pre-ramp reference"
-        result = judge(subject, baseline, settings, baseline_source=source)
+        alpha = None if variant is None else self.judge_alpha
+        result = judge(subject, baseline, settings, baseline_source=source, alpha=alpha)
         signal = {
             Judgement.WORSE: Signal.FIRED,
             Judgement.PASS: Signal.OK,
@@ -118,9 +125,12 @@ class TriggerSet:
             "canary_p95_seconds": subject.quantile(0.95),
             "baseline_p95_seconds": baseline.quantile(0.95),
         }
+        budget = "" if alpha is None else f" (the ramp's {settings.alpha:g} shared by its checks)"
         threshold = (
-            f"worse if p < {settings.alpha:g}, effect >= {settings.min_effect:g} and median "
-            f"slowdown >= {settings.min_slowdown:g} s; >= {settings.min_samples} samples each"
+            f"worse if p < {result.alpha:.3g}{budget}, effect >= {settings.min_effect:g} and "
+            f"median slowdown >= {settings.min_slowdown:g} s and >= "
+            f"{settings.min_slowdown_ratio:.0%} of the baseline's; >= {settings.min_samples} "
+            "samples each"
         )
         return TriggerResult("canary_worse", signal, observed, threshold)
 
