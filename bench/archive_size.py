@@ -7,8 +7,9 @@
 - **papermill + nbconvert defaults**: `papermill` then `nbconvert --to html`, no rollbook.
 
 For each: the .ipynb, the HTML and the whole run folder in MB, and how many charts headless
-Chromium, without network, draws from the HTML. Two notebooks: a synthetic one (10 charts
-x 5,000 points) and, with `--runbook`, a real runbook run (dry) against a lab, e.g.
+Chromium, without network, draws from the HTML and from the notebook opened in JupyterLab.
+Two notebooks: a synthetic one (10 charts x 5,000 points) and, with `--runbook`, a real
+runbook run (dry) against a lab, e.g.
 
     .venv/bin/python bench/archive_size.py
     ROLLBOOK_LAB_DIR=.lab .venv/bin/python bench/archive_size.py \\
@@ -28,7 +29,7 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_notebook
 
 from rollbook.archive.layout import OUTPUT_DIR_ENV
-from rollbook.archive.offline import rendered_chart_count
+from rollbook.archive.offline import lab_rendered_chart_count, rendered_chart_count
 from rollbook.runner import prepare, run
 
 CHARTS, POINTS = 10, 5_000
@@ -76,7 +77,8 @@ def measure(notebook: Path, html: Path, folder: Path) -> dict[str, float]:
         "html_mb": html.stat().st_size / 1e6,
         "folder_mb": sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6,
         "charts": chart_count(notebook),
-        "drawn": rendered_chart_count(html),
+        "html_drawn": rendered_chart_count(html),
+        "lab_drawn": lab_rendered_chart_count(notebook),
     }
 
 
@@ -110,11 +112,12 @@ def bench(name: str, notebook: Path, params: Path, work: Path) -> None:
         "papermill + nbconvert defaults": with_defaults(notebook, params, work / "defaults"),
     }
     print(f"\n{name}")
-    print(f"{'':32}{'ipynb MB':>10}{'HTML MB':>9}{'folder MB':>11}{'charts drawn offline':>22}")
+    header = f"{'':32}{'ipynb MB':>9}{'HTML MB':>9}{'folder MB':>10}"
+    print(f"{header}  charts drawn offline: HTML, JupyterLab")
     for way, row in rows.items():
         print(
-            f"{way:32}{row['ipynb_mb']:>10.2f}{row['html_mb']:>9.2f}{row['folder_mb']:>11.2f}"
-            f"{row['drawn']:>15} / {row['charts']}"
+            f"{way:32}{row['ipynb_mb']:>9.2f}{row['html_mb']:>9.2f}{row['folder_mb']:>10.2f}"
+            f"{row['html_drawn']:>18} / {row['charts']}{row['lab_drawn']:>8} / {row['charts']}"
         )
     now, before = rows["rollbook run"], rows["before (plotly.js in notebook)"]
     print(
