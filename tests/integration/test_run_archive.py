@@ -16,9 +16,10 @@ import nbformat
 import pytest
 
 from rollbook.archive.leaks import files_containing
-from rollbook.archive.offline import rendered_chart_count, rendered_dom
+from rollbook.archive.offline import lab_rendered_chart_count, rendered_chart_count, rendered_dom
 
 PROBE = Path(__file__).parents[1] / "runner_notebooks" / "probe.ipynb"
+OLD_RUN = Path(__file__).parents[1] / "fixtures" / "runs" / "20261202T093059Z-probe-fixture-2d391a"
 ROLLBOOK = Path(sys.executable).parent / "rollbook"
 SECRET = "probe-Secret-7f3a9c"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -128,6 +129,12 @@ def test_archived_html_renders_every_chart_offline(passed):
     assert "<script src=" not in html
     assert len(html) < 2_500_000
     assert rendered_chart_count(run_dir / "report.html") == 3
+
+
+def test_archived_notebook_draws_every_chart_in_jupyterlab(passed):
+    _, run_dir, _ = passed
+    assert lab_rendered_chart_count(run_dir / "notebook.ipynb") == 3
+    assert lab_rendered_chart_count(OLD_RUN / "notebook.ipynb") == 2  # archived before
 
 
 def test_a_browser_that_cannot_unpack_plotly_js_says_so(passed, tmp_path):
