@@ -71,6 +71,7 @@ def test_charts_are_drawn_from_their_mimetype_with_plotly_js_once_compressed(tmp
     assert get_plotlyjs()[-5_000:] not in page  # the library is there only compressed
     assert len(page) < len(get_plotlyjs()) / 2
     assert "DecompressionStream" in page
+    assert page.count("<noscript>Chart not drawn: it needs JavaScript") == 3
 
 
 def test_a_page_without_charts_carries_no_plotly_js(tmp_path):

@@ -88,7 +88,9 @@ def figure_markup(figure: dict[str, Any]) -> str:
     # "<" escaped so that no string in the data can end the script element early
     spec = json.dumps(figure, separators=(",", ":")).replace("<", "\\u003c")
     return (
-        f'<div class="rollbook-chart" style="height:{height};width:{width}"></div>'
+        f'<div class="rollbook-chart" style="height:{height};width:{width}">'
+        "<noscript>Chart not drawn: it needs JavaScript, which is off in this browser.</noscript>"
+        "</div>"
         f'<script class="{FIGURE_CLASS}" type="application/json">{spec}</script>'
     )
 
