@@ -27,6 +27,7 @@ import nbformat
 import papermill
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_notebook
+from papermill.exceptions import PapermillExecutionError
 
 from rollbook.archive.layout import OUTPUT_DIR_ENV
 from rollbook.archive.offline import lab_rendered_chart_count, rendered_chart_count
@@ -83,25 +84,30 @@ def measure(notebook: Path, html: Path, folder: Path) -> dict[str, float]:
 
 
 def with_rollbook(notebook: Path, params: Path, out: Path) -> dict[str, float]:
+    """`rollbook run`; a run whose checks fail is archived all the same, and measured."""
     report = run(prepare(notebook, params, [], False, out))
-    assert report.exit_code == 0, report.reason
-    return measure(report.paths.notebook, report.paths.html, report.paths.dir)
+    sizes = measure(report.paths.notebook, report.paths.html, report.paths.dir)
+    return {**sizes, "outcome": report.outcome.value}
 
 
 def with_defaults(notebook: Path, params: Path, folder: Path) -> dict[str, float]:
     folder.mkdir()
     executed = folder / "notebook.ipynb"
-    papermill.execute_notebook(
-        str(notebook),
-        str(executed),
-        parameters={"params_file": str(params)},
-        cwd=str(notebook.parent),
-        progress_bar=False,
-    )
+    outcome = "passed"
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters={"params_file": str(params)},
+            cwd=str(notebook.parent),
+            progress_bar=False,
+        )
+    except PapermillExecutionError as exc:  # the executed notebook is written all the same
+        outcome = f"failed ({exc.ename})"
     html = folder / "notebook.html"
     body, _ = HTMLExporter().from_filename(str(executed))
     html.write_text(body)
-    return measure(executed, html, folder)
+    return {**measure(executed, html, folder), "outcome": outcome}
 
 
 def bench(name: str, notebook: Path, params: Path, work: Path) -> None:
@@ -113,11 +119,12 @@ def bench(name: str, notebook: Path, params: Path, work: Path) -> None:
     }
     print(f"\n{name}")
     header = f"{'':32}{'ipynb MB':>9}{'HTML MB':>9}{'folder MB':>10}"
-    print(f"{header}  charts drawn offline: HTML, JupyterLab")
+    print(f"{header}  charts drawn offline: HTML, JupyterLab   run")
     for way, row in rows.items():
         print(
             f"{way:32}{row['ipynb_mb']:>9.2f}{row['html_mb']:>9.2f}{row['folder_mb']:>10.2f}"
             f"{row['html_drawn']:>18} / {row['charts']}{row['lab_drawn']:>8} / {row['charts']}"
+            f"   {row['outcome']}"
         )
     now, before = rows["rollbook run"], rows["before (plotly.js in notebook)"]
     print(
