@@ -5,10 +5,11 @@
         rb.check(verdict.compare("history p95", p95, "<", 0.05, unit="s"))
     rb.verdict()
 
-`start` loads and validates the params, sets the plotly renderer that keeps charts in the
-HTML export, shows a dry-run / apply banner and finds the run directory (set by
-`rollbook run`, else `outputs/interactive/<run id>/`). Every step and check is written to
-`results.json` as it happens, so a run that dies still leaves its timings behind.
+`start` loads and validates the params, sets the plotly renderer that keeps each chart
+once as its plotly JSON (drawn by JupyterLab and by the HTML export), shows a dry-run /
+apply banner and finds the run directory (set by `rollbook run`, else
+`outputs/interactive/<run id>/`). Every step and check is written to `results.json` as it
+happens, so a run that dies still leaves its timings behind.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from rollbook.verdict import (
     styled_table,
 )
 
-# text/html (with plotly.js embedded once, for the HTML export) + the plotly mimetype
-# (for JupyterLab). Under papermill plotly's default writes only the mimetype, which
-# nbconvert drops.
-PLOTLY_RENDERER = "notebook+plotly_mimetype"
+# Each chart once, as its plotly JSON: what JupyterLab renders, and what the HTML export
+# draws with plotly.js embedded there (`rollbook.archive.figures`). Set explicitly: plotly's
+# default depends on where it runs, and the `notebook` renderer would store plotly.js
+# (about 5 MB) in every notebook.
+PLOTLY_RENDERER = "plotly_mimetype"
 
 
 def _now() -> datetime:

@@ -7,6 +7,7 @@ starts, which proves that bad input never starts one.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,10 @@ import nbformat
 import pytest
 
 from rollbook.archive.leaks import files_containing
-from rollbook.archive.offline import rendered_chart_count
+from rollbook.archive.offline import lab_rendered_chart_count, rendered_chart_count, rendered_dom
 
 PROBE = Path(__file__).parents[1] / "runner_notebooks" / "probe.ipynb"
+OLD_RUN = Path(__file__).parents[1] / "fixtures" / "runs" / "20261202T093059Z-probe-fixture-2d391a"
 ROLLBOOK = Path(sys.executable).parent / "rollbook"
 SECRET = "probe-Secret-7f3a9c"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -110,15 +112,40 @@ def test_passing_run_exits_0_and_archives_four_files(passed):
     assert "PASSED" in first_cell(run_dir) and "DRY RUN" in first_cell(run_dir)
 
 
-def test_archived_html_renders_every_chart_offline(passed):
+def test_archived_notebook_keeps_each_chart_once_as_plotly_json(passed):
     _, run_dir, _ = passed
     nb = nbformat.read(run_dir / "notebook.ipynb", as_version=4)
-    figures = sum(PLOTLY_MIME in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
-    assert figures == 3
+    outputs = [o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])]
+    assert [list(data) for data in outputs if PLOTLY_MIME in data] == [[PLOTLY_MIME]] * 3
+    assert not any("plotly" in data.get("text/html", "").lower() for data in outputs)
+    assert (run_dir / "notebook.ipynb").stat().st_size < 200_000
+
+
+def test_archived_html_renders_every_chart_offline(passed):
+    _, run_dir, _ = passed
     html = (run_dir / "report.html").read_text()
-    assert html.count("* plotly.js v") == 1  # embedded once
+    assert html.count('type="application/gzip+base64"') == 1  # plotly.js once, compressed
+    assert html.count("Copyright 2012-") == 0  # and nowhere in plain text
     assert "<script src=" not in html
-    assert rendered_chart_count(run_dir / "report.html") == figures
+    assert len(html) < 2_500_000
+    assert rendered_chart_count(run_dir / "report.html") == 3
+
+
+def test_archived_notebook_draws_every_chart_in_jupyterlab(passed):
+    _, run_dir, _ = passed
+    assert lab_rendered_chart_count(run_dir / "notebook.ipynb") == 3
+    assert lab_rendered_chart_count(OLD_RUN / "notebook.ipynb") == 2  # archived before
+
+
+def test_a_browser_that_cannot_unpack_plotly_js_says_so(passed, tmp_path):
+    _, run_dir, _ = passed
+    html = (run_dir / "report.html").read_text()
+    without = "<head><script>delete window.DecompressionStream;</script>"
+    (tmp_path / "old-browser.html").write_text(html.replace("<head>", without, 1))
+    dom = rendered_dom(tmp_path / "old-browser.html")
+    said = r'<div class="rollbook-chart rollbook-chart-missing"[^>]*>Chart not drawn: this browser'
+    assert len(re.findall(said, dom)) == 3
+    assert "js-plotly-plot" not in dom
 
 
 def test_failing_check_exits_1_with_the_reason_on_top(failed):

@@ -2,6 +2,7 @@
 
 import json
 
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
@@ -39,6 +40,13 @@ def test_start_is_a_dry_run_unless_apply_even_if_the_file_says_apply(params_file
     assert runbook.start(params_file, name="unit", apply=True).apply is True
     assert pio.renderers.default == runbook.PLOTLY_RENDERER
     assert results(run_dir)["verdict"] == "incomplete"
+
+
+def test_a_chart_is_kept_once_as_plotly_json_without_plotly_js(params_file, run_dir):
+    runbook.start(params_file, name="unit")
+    bundle = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))._repr_mimebundle_(None, None)
+    assert list(bundle) == ["application/vnd.plotly.v1+json"]
+    assert bundle["application/vnd.plotly.v1+json"]["data"][0]["y"] == [3, 4]
 
 
 def test_steps_are_timed_and_kept_when_they_raise(params_file, run_dir):

@@ -1,7 +1,7 @@
 """Self-contained HTML export: every chart offline, inputs collapsed, parameters redacted.
 
-plotly.js is embedded once, by the notebook itself (the `notebook` renderer set by
-`rollbook.runbook.start`); this export removes every script that would load from a CDN
+Charts are drawn from their plotly JSON with plotly.js embedded once, compressed
+(`rollbook.archive.figures`); this export removes every script that would load from a CDN
 (require.js, MathJax, mermaid) so the file never reaches for the network.
 """
 
@@ -19,14 +19,21 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Dict
 
-_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+from rollbook.archive.figures import LOADER_KEY, DrawPlotlyFigures
+
+_TEMPLATE = (
+    """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block input_group -%}
 <details class="rollbook-input"><summary>code</summary>{{ super() }}</details>
 {%- endblock input_group -%}
+{%- block footer_js -%}{{ resources.get('"""
+    + LOADER_KEY
+    + """', '') }}{%- endblock footer_js -%}
 """
+)
 # Parameter names that look like they hold a secret: refused as overrides, redacted in HTML.
 SECRET_NAME = re.compile(r"pass|secret|token|credential|api_?key", re.IGNORECASE)
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
@@ -87,5 +94,6 @@ def export_html(notebook: Path, target: Path, redacted_params: dict[str, Any]) -
     )
     exporter.register_preprocessor(RedactParameters(params=redacted_params), enabled=True)
     exporter.register_preprocessor(DropRemoteScripts(), enabled=True)
+    exporter.register_preprocessor(DrawPlotlyFigures(), enabled=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
     target.write_text(body)

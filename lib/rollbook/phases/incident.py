@@ -24,7 +24,7 @@ from rollbook.flags import FlagStore
 from rollbook.phases import indexes, validation
 from rollbook.phases.plan_archive import latest_plans, shape_checks
 from rollbook.prom.catalog import UnknownConcept, concept
-from rollbook.prom.charts import downsample_minmax
+from rollbook.prom.charts import chart_title, downsample_minmax
 from rollbook.prom.client import PromClient, choose_step, label_columns
 from rollbook.prom.rules import find_alert
 from rollbook.prom.window import Window, as_window, promql_duration
@@ -201,11 +201,13 @@ def timeline(frames: dict, alert_table, run_table, flags, window: Window) -> go.
     fig = make_subplots(
         rows=len(names) + 1, cols=1, shared_xaxes=True, subplot_titles=titles, vertical_spacing=0.02
     )
+    longest = 0
     for row, name in enumerate(names, start=1):
         frame = frames[name]
         labels = [c for c in label_columns(frame) if c != "__name__" and frame[c].nunique() > 1]
         groups = frame.groupby(labels) if labels else [("", frame)]
         for key, part in groups:
+            longest = max(longest, len(part))
             shown = downsample_minmax(part.sort_values("timestamp"))
             fig.add_trace(
                 go.Scattergl(
@@ -237,9 +239,9 @@ def timeline(frames: dict, alert_table, run_table, flags, window: Window) -> go.
     fig.update_xaxes(range=[window.start, window.end])
     fig.update_layout(
         height=170 * (len(names) + 1) + 100,
-        title=f"Incident window {window}",
+        title=chart_title(f"Incident window {window}", longest),
         legend={"orientation": "h"},
-        margin={"t": 60},
+        margin={"t": 80},
     )
     return fig
 

@@ -35,6 +35,21 @@ def downsample_minmax(frame: pd.DataFrame, points: int = DISPLAY_POINTS) -> pd.D
     return frame.iloc[sorted(keep)]
 
 
+def reduction_note(longest: int, points: int = DISPLAY_POINTS) -> str | None:
+    """The caption of a chart whose longest series (`longest` samples) was reduced, else None."""
+    if longest <= points:
+        return None
+    return (
+        f"display only: {longest:,} samples a series reduced to at most {points:,} "
+        "(first, min and max per bucket, so spikes stay); verdicts use every sample"
+    )
+
+
+def chart_title(text: str, longest: int, points: int = DISPLAY_POINTS) -> dict:
+    """A plotly title whose subtitle says when and how the series were reduced for display."""
+    return {"text": text, "subtitle": {"text": reduction_note(longest, points)}}
+
+
 def _series_name(key: tuple | str, labels: list[str]) -> str:
     if not labels:
         return "value"
@@ -54,7 +69,9 @@ def timeseries(
     fig = go.Figure()
     labels = [c for c in label_columns(frame) if c != "__name__" and frame[c].nunique() > 1]
     groups = frame.groupby(labels, sort=True) if labels else [("", frame)]
+    longest = 0
     for key, series in groups:
+        longest = max(longest, len(series))
         shown = downsample_minmax(series.sort_values("timestamp"), points)
         fig.add_trace(
             go.Scattergl(
@@ -77,11 +94,11 @@ def timeseries(
         fig.add_annotation(text="no data", x=0.5, y=0.5, xref="paper", yref="paper",
                            showarrow=False, font={"size": 20})  # fmt: skip
     fig.update_layout(
-        title=measure.title,
+        title=chart_title(measure.title, longest, points),
         yaxis_title=measure.unit,
         xaxis_title="time (UTC)",
         legend_title=", ".join(labels),
-        margin={"t": 50, "b": 40},
+        margin={"t": 70 if longest > points else 50, "b": 40},
     )
     if measure.unit == "ratio":
         fig.update_yaxes(tickformat=".0%")
