@@ -7,10 +7,12 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from rollbook.archive.leaks import files_containing
 from rollbook.config import Params, load_params
 from rollbook.lab.stack import Lab
 from rollbook.phases.slo_dashboard import SloDashboard
@@ -126,6 +128,30 @@ def pytest_runtest_setup(item) -> None:
 def pytest_sessionfinish(session, exitstatus) -> None:
     if _started and not os.environ.get("ROLLBOOK_KEEP_TEST_LAB"):
         _started[0].down(_say)
+
+
+@dataclass(frozen=True)
+class ArchiveScan:
+    """The folders every archive of the session lands in, scanned by its last test."""
+
+    roots: tuple[Path, ...]
+
+    def files(self) -> list[Path]:
+        return sorted({p for root in self.roots if root.exists() for p in root.rglob("*")
+                       if p.is_file()})  # fmt: skip
+
+    def leaks(self, secret: str) -> list[Path]:
+        """Archived files that hold `secret`."""
+        return sorted({p for root in self.roots if root.exists()
+                       for p in files_containing(root, secret)})  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def archive_scan(tmp_path_factory) -> ArchiveScan:
+    """The session's output dir, the repository's outputs/ and pytest's temporary folders
+    (where phase dry runs, Phase 1 runs and the explorer run archive)."""
+    output_dir = Path(os.environ["ROLLBOOK_OUTPUT_DIR"])
+    return ArchiveScan((output_dir, REPO / "outputs", tmp_path_factory.getbasetemp()))
 
 
 @pytest.fixture(scope="session")
