@@ -46,8 +46,8 @@ def test_lab() -> Lab:
         os.environ["ROLLBOOK_LAB_DIR"] = str(TEST_LAB_DIR)
         # open, not new: a kept lab (ROLLBOOK_KEEP_TEST_LAB) keeps its state directory
         lab = Lab.open(TEST_LAB_DIR, port_base=TEST_PORT_BASE, seed_messages=TEST_SEED_MESSAGES)
+        _started.append(lab)  # before up: a lab that fails to come up is stopped too
         lab.up(_say)
-        _started.append(lab)
     return _started[0]
 
 
