@@ -26,7 +26,8 @@ from rollbook.phases.replica_wait import wait_for_replay
 pytestmark = pytest.mark.usefixtures("seed_state")
 REPO = Path(__file__).resolve().parents[2]
 ROLLBOOK = Path(sys.executable).parent / "rollbook"
-KEYSET_SCAN = f"using {MESSAGES_INDEX}"[:40]  # labels are cut at 50 characters when shown
+# how the keyset scan's label starts (labels are cut at 50 characters when shown)
+KEYSET_SCAN = f"Index Scan using {MESSAGES_INDEX}"[:45]
 
 
 def applying(params):
