@@ -20,8 +20,9 @@ from rollbook.phases.validation import firing_alerts
 from rollbook.prom.client import PromClient
 
 REPO = Path(__file__).resolve().parent
-# The shared rollout (tests/integration/_rollout.py) serves integration tests and nbval.
-sys.path.insert(0, str(REPO / "tests" / "integration"))
+# The shared rollout (tests/integration/_rollout.py) serves integration tests and nbval;
+# tests/_wait.py every test that waits for a condition.
+sys.path[:0] = [str(REPO / "tests" / "integration"), str(REPO / "tests")]
 from _rollout import Rollout, rolled_out  # noqa: E402
 
 # Two test sessions at once (e.g. two engineers) each set their own dir and port base.
