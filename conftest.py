@@ -7,10 +7,12 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from rollbook.archive.leaks import files_containing
 from rollbook.config import Params, load_params
 from rollbook.lab.stack import Lab
 from rollbook.phases.slo_dashboard import SloDashboard
@@ -18,8 +20,9 @@ from rollbook.phases.validation import firing_alerts
 from rollbook.prom.client import PromClient
 
 REPO = Path(__file__).resolve().parent
-# The shared rollout (tests/integration/_rollout.py) serves integration tests and nbval.
-sys.path.insert(0, str(REPO / "tests" / "integration"))
+# The shared rollout (tests/integration/_rollout.py) serves integration tests and nbval;
+# tests/_wait.py every test that waits for a condition.
+sys.path[:0] = [str(REPO / "tests" / "integration"), str(REPO / "tests")]
 from _rollout import Rollout, rolled_out  # noqa: E402
 
 # Two test sessions at once (e.g. two engineers) each set their own dir and port base.
@@ -44,8 +47,8 @@ def test_lab() -> Lab:
         os.environ["ROLLBOOK_LAB_DIR"] = str(TEST_LAB_DIR)
         # open, not new: a kept lab (ROLLBOOK_KEEP_TEST_LAB) keeps its state directory
         lab = Lab.open(TEST_LAB_DIR, port_base=TEST_PORT_BASE, seed_messages=TEST_SEED_MESSAGES)
+        _started.append(lab)  # before up: a lab that fails to come up is stopped too
         lab.up(_say)
-        _started.append(lab)
     return _started[0]
 
 
@@ -126,6 +129,30 @@ def pytest_runtest_setup(item) -> None:
 def pytest_sessionfinish(session, exitstatus) -> None:
     if _started and not os.environ.get("ROLLBOOK_KEEP_TEST_LAB"):
         _started[0].down(_say)
+
+
+@dataclass(frozen=True)
+class ArchiveScan:
+    """The folders every archive of the session lands in, scanned by its last test."""
+
+    roots: tuple[Path, ...]
+
+    def files(self) -> list[Path]:
+        return sorted({p for root in self.roots if root.exists() for p in root.rglob("*")
+                       if p.is_file()})  # fmt: skip
+
+    def leaks(self, secret: str) -> list[Path]:
+        """Archived files that hold `secret`."""
+        return sorted({p for root in self.roots if root.exists()
+                       for p in files_containing(root, secret)})  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def archive_scan(tmp_path_factory) -> ArchiveScan:
+    """The session's output dir, the repository's outputs/ and pytest's temporary folders
+    (where phase dry runs, Phase 1 runs and the explorer run archive)."""
+    output_dir = Path(os.environ["ROLLBOOK_OUTPUT_DIR"])
+    return ArchiveScan((output_dir, REPO / "outputs", tmp_path_factory.getbasetemp()))
 
 
 @pytest.fixture(scope="session")

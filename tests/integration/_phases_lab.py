@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from _wait import steady
 from psycopg import sql
-from test_lab import metric_sum
+from test_lab import flag_in_effect, metric_sum
 
 from rollbook.db import session
 from rollbook.flags import FlagStore
@@ -97,6 +97,18 @@ def build_keyset_indexes(params) -> None:
     wait_for_replay(params, 60)
 
 
+def settled_sends(lab, conn) -> tuple[float, int]:
+    """(acknowledged sends, rows in `messages`) once no send is in flight: the workload runs
+    at the send rate 0 set before, and both numbers hold still for two flag polls."""
+    flag_in_effect(lab, "workload.rate.send", 0)
+
+    def read() -> tuple[float, int]:
+        acked = metric_sum(lab, "chat_sends_acknowledged_total")
+        return acked, conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+
+    return steady(read, 2, 60, "acknowledged sends and rows")
+
+
 class SendLedger:
     """Acknowledged sends (workload counter) vs rows in `messages`, with sends paused at
     both ends so no send is in flight when either is read."""
@@ -109,9 +121,7 @@ class SendLedger:
             store = FlagStore(conn)
             rate = store.stored().get("workload.rate.send")
             store.set("workload.rate.send", 0, run_id="test ledger")
-            time.sleep(2.5)  # flag poll + sends in flight
-            acked = metric_sum(self.lab, "chat_sends_acknowledged_total")
-            rows = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+            acked, rows = settled_sends(self.lab, conn)
             if rate is None:
                 conn.execute("DELETE FROM rollbook.flags WHERE name = 'workload.rate.send'")
             else:

@@ -14,7 +14,8 @@ import time
 
 import psycopg
 import pytest
-from test_lab import eventually, flags, metric_sum  # noqa: F401  (flags: fixture)
+from _phases_lab import settled_sends
+from test_lab import eventually, flags  # noqa: F401  (flags: fixture)
 
 from rollbook.canary import Outcome, controller_for
 from rollbook.canary.metrics import PromMetricSource
@@ -98,21 +99,13 @@ class Injector:
             self.on_rollback()
 
 
-def sends_and_rows(lab, conn) -> tuple[float, int]:
-    return (
-        metric_sum(lab, "chat_sends_acknowledged_total"),
-        conn.execute("SELECT count(*) FROM messages").fetchone()[0],
-    )
-
-
 @pytest.fixture
 def no_send_lost(lab, quiet, primary):
     """Acknowledged sends (workload counter) equal the rows written over the test."""
 
     def settle() -> tuple[float, int]:
         quiet("workload.rate.send", 0)
-        time.sleep(2.5)  # flag poll + sends in flight
-        return sends_and_rows(lab, primary)
+        return settled_sends(lab, primary)
 
     acked_before, rows_before = settle()
     quiet("workload.rate.send", 2)

@@ -8,11 +8,11 @@ import psycopg
 import pytest
 import redis
 import requests
+from _wait import eventually, steady
 from prometheus_client.parser import text_string_to_metric_families
 
 from rollbook.db import pgbouncer_console, session
 from rollbook.flags import FlagStore
-from rollbook.lab import process
 
 WORKLOAD_METRICS = (
     "chat_request_duration_seconds",
@@ -64,8 +64,13 @@ def metric_sum(lab, metric: str, **labels: str) -> float:
     )
 
 
-def eventually(predicate, timeout: float, what: str) -> None:
-    process.wait_for(predicate, timeout, what, interval=0.2)
+def flag_in_effect(lab, name: str, value: float, timeout: float = 10) -> None:
+    """Wait until the workload uses `value` for flag `name` (it exports the values it uses)."""
+    eventually(
+        lambda: metric_sum(lab, "chat_flag_value", name=name) == value,
+        timeout,
+        f"the workload to use {name} = {value:g}",
+    )
 
 
 def test_row_inserted_on_primary_is_readable_on_replica(lab_params):
@@ -167,9 +172,10 @@ def test_breaker_opens_when_replay_paused_and_reads_fall_back(lab, flags):
                 20,
                 "the breaker to open",
             )
-            time.sleep(1)  # requests in flight when it opened finish on the replica
+            # the replica reads in flight when it opened have finished
+            steady(lambda: history_reads(lab, "replica"), 1, 20, "history reads on the replica")
             before = {r: history_reads(lab, r) for r in ("primary", "replica")}
-            time.sleep(4)
+            time.sleep(4)  # the window the reads are counted over
             primary = history_reads(lab, "primary") - before["primary"]
             replica = history_reads(lab, "replica") - before["replica"]
             # half-open probes may touch the replica; the reads themselves go to the primary

@@ -10,10 +10,10 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from _wait import eventually
 from psycopg import sql
 
 from rollbook.phases import indexes
@@ -75,16 +75,16 @@ def test_dry_run_changes_nothing(lab, seed_state, tmp_path):
 
 def _wait_for_build_pid(conn, timeout: float = 60) -> int:
     """The pid of the concurrent build on messages once it waits for the open writer."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = conn.execute(
+    row = eventually(
+        lambda: conn.execute(
             "SELECT pid FROM pg_stat_progress_create_index "
             "WHERE relid = 'messages'::regclass AND phase = 'waiting for writers before build'"
-        ).fetchone()
-        if row:
-            return row[0]
-        time.sleep(0.05)
-    raise AssertionError("the concurrent build on messages never waited for the open writer")
+        ).fetchone(),
+        timeout,
+        "the concurrent build on messages to wait for the open writer",
+        interval=0.05,
+    )
+    return row[0]
 
 
 def kill_build_midway(lab, params) -> BaseException | None:

@@ -3,10 +3,12 @@ write leaves nothing behind, the replica wait, hypopg what-if, and the explorer 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
 import uuid
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -24,6 +26,8 @@ from rollbook.phases.replica_wait import wait_for_replay
 pytestmark = pytest.mark.usefixtures("seed_state")
 REPO = Path(__file__).resolve().parents[2]
 ROLLBOOK = Path(sys.executable).parent / "rollbook"
+# how the keyset scan's label starts (labels are cut at 50 characters when shown)
+KEYSET_SCAN = f"Index Scan using {MESSAGES_INDEX}"[:45]
 
 
 def applying(params):
@@ -96,10 +100,30 @@ def test_explorer_what_if_and_compare_through_rollbook_run(lab, tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     notebook = nbformat.read(next(tmp_path.glob("*/notebook.ipynb")), as_version=4)
-    text = "\n".join(
-        str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
-        for cell in notebook.cells
-        for output in cell.get("outputs", [])
-    )
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    text = "\n".join(str(output.get("text", "")) for output in outputs)
     assert "hypothetical index: <" in text
-    assert "replaced" in text or "same" in text  # the diff against the saved plan is shown
+    # the node diffs shown: what-if (the plan now -> with the hypothetical index), then
+    # the saved plan -> now
+    tables = [output.get("data", {}).get("text/html", "") for output in outputs]
+    diffs = [html_table(table) for table in tables if "<th>change</th>" in table]
+    assert len(diffs) == 2, f"{len(diffs)} node diffs shown"
+    what_if, saved_to_now = diffs
+    assert any(
+        row["change"] == "replaced" and " using <" in row["after_label"] for row in what_if
+    ), what_if
+    # the saved plan walked the keyset index, which the seed state does not have
+    keyset = [row for row in saved_to_now if KEYSET_SCAN in row["before_label"]]
+    assert [row["change"] for row in keyset] == ["replaced"], saved_to_now
+    assert KEYSET_SCAN not in keyset[0]["after_label"]
+    assert {"change": "same", "before_label": "Limit"}.items() <= saved_to_now[0].items()
+
+
+def html_table(html: str) -> list[dict[str, str]]:
+    """The rows of a DataFrame's HTML display, as {column: cell text}."""
+    rows = [
+        [unescape(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)
+    ]
+    header, *body = rows
+    return [dict(zip(header, row, strict=True)) for row in body]

@@ -9,8 +9,9 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+from _wait import steady
 from click.testing import CliRunner
-from test_lab import eventually, flags, metric_sum  # noqa: F401  (flags: fixture)
+from test_lab import eventually, flag_in_effect, flags, metric_sum  # noqa: F401  (flags: fixture)
 
 from rollbook.cli import main
 from rollbook.db import session
@@ -21,11 +22,12 @@ LAB_PARAMS = Path(__file__).resolve().parents[2] / "params" / "lab.yaml"
 
 def test_rate_flag_starves_and_raises_traffic(lab, flags):  # noqa: F811
     flags("workload.rate.send", 0)
-    time.sleep(2)  # poll + requests in flight
+    flag_in_effect(lab, "workload.rate.send", 0)
+    steady(lambda: metric_sum(lab, "chat_sends_acknowledged_total"), 2, 30, "sends in flight")
     sends = {"metric": "chat_sends_acknowledged_total"}
     assert growth(lab, 2, sends=sends)["sends"] == 0
     flags("workload.rate.send", 25)
-    time.sleep(1.5)
+    flag_in_effect(lab, "workload.rate.send", 25)
     assert growth(lab, 3, sends=sends)["sends"] >= 45  # 75 expected
 
 
@@ -70,7 +72,11 @@ def test_fault_flags_hit_canary_requests_only(lab, flags):  # noqa: F811
     flags("workload.rate.history", 40)
     flags("pgbouncer.history", 50)
     flags("fault.history.error_percent", 100)
-    time.sleep(1.5)  # flag poll + requests in flight
+    for name, value in (("pgbouncer.history", 50), ("fault.history.error_percent", 100)):
+        flag_in_effect(lab, name, value)
+    # canary requests that began before the fault was in effect have finished
+    canary_ok = history("chat_requests_total", variant="canary", outcome="ok")
+    steady(lambda: metric_sum(lab, **canary_ok), 1, 30, "canary requests without the fault")
     seen = growth(
         lab,
         3,
@@ -82,14 +88,12 @@ def test_fault_flags_hit_canary_requests_only(lab, flags):  # noqa: F811
     assert seen["canary_errors"] > 20 and seen["canary_ok"] == 0
     assert seen["baseline_errors"] == 0 and seen["baseline_ok"] > 20
 
-    flags("fault.history.error_percent", 0)
+    # latency before errors off: a canary request reads the error flag after its delay, so
+    # every canary success from now on carries the delay
     flags("fault.history.latency_ms", 300)
-    eventually(  # the workload has read the flag (it exports what it uses)
-        lambda: metric_sum(lab, "chat_flag_value", name="fault.history.latency_ms") == 300,
-        5,
-        "the latency fault in effect",
-    )
-    time.sleep(1.0)  # requests that started before it have finished
+    flags("fault.history.error_percent", 0)
+    for name, value in (("fault.history.latency_ms", 300), ("fault.history.error_percent", 0)):
+        flag_in_effect(lab, name, value)
     duration = "chat_request_duration_seconds"
     seen = growth(
         lab,

@@ -7,7 +7,6 @@ import importlib.util
 import shlex
 import sys
 import threading
-import time
 import types
 from pathlib import Path
 
@@ -53,12 +52,15 @@ def test_run_command_rejects_an_override_without_value():
 
 def test_fan_out_runs_each_file_within_the_concurrency_limit(params_files):
     running, peak, lock = [0], [0], threading.Lock()
+    two_at_once = threading.Event()
 
     def execute(command):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
-        time.sleep(0.1)
+            if running[0] == 2:
+                two_at_once.set()
+        two_at_once.wait(timeout=10)  # each run lasts until two have overlapped
         with lock:
             running[0] -= 1
         code = 1 if command[command.index("--params") + 1].endswith("us.yaml") else 0

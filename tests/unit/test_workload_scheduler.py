@@ -1,55 +1,89 @@
-"""Open-loop arrivals: on schedule regardless of how long requests take (real clock, short)."""
+"""Open-loop arrivals: on schedule regardless of how long requests take. The event loop runs
+on a virtual clock that jumps to the next timer, so the counts are exact and no test
+depends on how busy the machine is."""
 
 import asyncio
 import random
-import time
+import selectors
 
 import pytest
 
-from rollbook.lab.workload.scheduler import OpenLoop
+from rollbook.lab.workload.scheduler import IDLE_POLL_SECONDS, OpenLoop
+
+
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock starts at 0 and, when nothing is ready, jumps to the next
+    timer instead of waiting for it. `stall(s)` moves it on as a blocking call would."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        loop = self
+
+        class Jump(selectors.DefaultSelector):
+            def select(self, timeout=None):
+                events = super().select(0)
+                if not events and timeout:
+                    loop.now += timeout
+                return events
+
+        super().__init__(Jump())
+
+    def time(self) -> float:
+        return self.now
+
+    def stall(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def now() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def run_loop(seconds: float, rate, handle, **kwargs) -> tuple[OpenLoop, list[float]]:
-    """Run an OpenLoop for `seconds`; returns it and the scheduled times of overloads."""
+    """Run an OpenLoop from virtual time 0 until `seconds`; returns it and the scheduled
+    times of overloads."""
     overloads: list[float] = []
 
     async def main() -> OpenLoop:
         stop = asyncio.Event()
-        loop = OpenLoop(rate, handle, overloads.append, **kwargs)
+        loop = OpenLoop(rate, handle, overloads.append, clock=now, **kwargs)
         asyncio.get_running_loop().call_later(seconds, stop.set)
         await loop.run(stop)
         return loop
 
-    return asyncio.run(main()), overloads
+    with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+        return runner.run(main()), overloads
 
 
 def recorder():
     calls: list[tuple[float, float]] = []  # (scheduled_at, started_at)
 
     async def handle(scheduled_at: float) -> None:
-        calls.append((scheduled_at, time.monotonic()))
+        calls.append((scheduled_at, now()))
 
     return calls, handle
 
 
+def grid(rate: float, count: int, first: float | None = None) -> list[float]:
+    """`count` arrivals `1/rate` apart, the first at `first` (default one gap after 0)."""
+    first = 1 / rate if first is None else first
+    return [first + i / rate for i in range(count)]
+
+
 def test_fixed_schedule_arrives_at_the_configured_rate():
     calls, handle = recorder()
-    run_loop(1.0, lambda: 100, handle, poisson=False)
-    assert 97 <= len(calls) <= 101
-    gaps = [b[0] - a[0] for a, b in zip(calls, calls[1:], strict=False)]
-    assert gaps == pytest.approx([0.01] * len(gaps), abs=1e-9)
+    run_loop(1.005, lambda: 100, handle, poisson=False)
+    assert [c[0] for c in calls] == pytest.approx(grid(100, 100), abs=1e-9)
+    assert [c[1] for c in calls] == pytest.approx(grid(100, 100), abs=1e-9)  # on time
 
 
 def test_poisson_arrivals_follow_the_drawn_gaps():
     calls, handle = recorder()
     run_loop(1.0, lambda: 300, handle, poisson=True, rng=random.Random(5))
-    expected_rng = random.Random(5)
-    expected_rng.expovariate(300)  # the gap before the first arrival
-    expected = [t := calls[0][0]]
-    while len(expected) < len(calls):
-        t += expected_rng.expovariate(300)
+    expected_rng, expected = random.Random(5), [0.0]
+    while (t := expected[-1] + expected_rng.expovariate(300)) < 1.0:
         expected.append(t)
-    assert [c[0] for c in calls] == pytest.approx(expected, abs=1e-9)
+    assert [c[0] for c in calls] == pytest.approx(expected[1:], abs=1e-9)
     assert 240 <= len(calls) <= 360  # 300/s, Poisson spread
 
 
@@ -57,11 +91,11 @@ def test_slow_requests_do_not_slow_arrivals():
     calls, _ = recorder()
 
     async def slow(scheduled_at: float) -> None:
-        calls.append((scheduled_at, time.monotonic()))
+        calls.append((scheduled_at, now()))
         await asyncio.sleep(0.3)
 
-    loop, overloads = run_loop(0.5, lambda: 100, slow, poisson=False)
-    assert 47 <= len(calls) <= 51 and not overloads
+    loop, overloads = run_loop(0.505, lambda: 100, slow, poisson=False)
+    assert [c[1] for c in calls] == pytest.approx(grid(100, 50), abs=1e-9) and not overloads
     assert not loop.in_flight  # run() waited for them
 
 
@@ -74,14 +108,14 @@ def test_latency_counts_from_scheduled_start_through_a_stall():
         record_started = len(calls)
         await record(scheduled_at)
         if record_started == 20:
-            time.sleep(0.3)  # block the event loop
+            asyncio.get_running_loop().stall(0.3)  # block the event loop
 
-    run_loop(1.0, lambda: 100, handle, poisson=False)
+    run_loop(1.005, lambda: 100, handle, poisson=False)
+    assert [c[0] for c in calls] == pytest.approx(grid(100, 100), abs=1e-9)
     delays = [started - scheduled for scheduled, started in calls]
-    assert max(delays) >= 0.25
-    assert 97 <= len(calls) <= 101
-    gaps = [b[0] - a[0] for a, b in zip(calls, calls[1:], strict=False)]
-    assert gaps == pytest.approx([0.01] * len(gaps), abs=1e-9)
+    # the 21st request stalls the loop from 0.21 s to 0.51 s: the 22nd starts 0.29 s late
+    assert max(delays) == pytest.approx(0.29, abs=1e-9)
+    assert delays[:21] == pytest.approx([0] * 21, abs=1e-9)
 
 
 def test_arrivals_over_the_in_flight_bound_are_reported_not_dropped():
@@ -91,15 +125,15 @@ def test_arrivals_over_the_in_flight_bound_are_reported_not_dropped():
         started.append(scheduled_at)
         await asyncio.sleep(0.5)
 
-    loop, overloads = run_loop(0.3, lambda: 100, stuck, poisson=False, max_in_flight=5)
-    assert len(started) == 5
-    assert 23 <= len(overloads) <= 26
-    assert len(started) + len(overloads) == pytest.approx(30, abs=2)
+    loop, overloads = run_loop(0.305, lambda: 100, stuck, poisson=False, max_in_flight=5)
+    assert started == pytest.approx(grid(100, 5), abs=1e-9)
+    assert overloads == pytest.approx(grid(100, 25, first=0.06), abs=1e-9)
 
 
 def test_rate_is_read_per_arrival():
     calls, handle = recorder()
-    begin = time.monotonic()
-    run_loop(1.0, lambda: 0 if time.monotonic() - begin < 0.5 else 100, handle, poisson=False)
-    assert calls and calls[0][0] - begin >= 0.5
-    assert len(calls) == pytest.approx((begin + 1.0 - calls[0][0]) / 0.01, abs=3)
+    run_loop(1.005, lambda: 0 if now() < 0.5 else 100, handle, poisson=False)
+    # a zero rate is re-read every IDLE_POLL_SECONDS: arrivals resume within one poll
+    first = calls[0][0]
+    assert 0.5 + 0.01 <= first <= 0.5 + IDLE_POLL_SECONDS + 0.01
+    assert [c[0] for c in calls] == pytest.approx(grid(100, round((1.0 - first) * 100) + 1, first))
