@@ -12,10 +12,12 @@ verdicts and flag changes; tables list the same with links to each run's archive
 from __future__ import annotations
 
 import html
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+import psycopg
 from plotly.subplots import make_subplots
 
 from rollbook.config import Params
@@ -28,6 +30,7 @@ from rollbook.prom.rules import find_alert
 from rollbook.prom.window import Window, as_window
 from rollbook.review import WindowReview
 from rollbook.review.charts import in_context, shade
+from rollbook.verdict import expect
 
 KEY_CONCEPTS = (
     "history_latency_p95_seconds",
@@ -224,8 +227,14 @@ def alert_definition(name: str) -> pd.DataFrame:
 
 def plans_vs_archived(params: Params, output_dir: Path | None = None):
     """The named queries' plans now vs the newest archived Phase 1 plans: statement metrics
-    per query and target, and (informational) shape checks."""
-    plans = validation.current_plans(params)
+    per query and target, and (informational) shape checks. A review must open during an
+    outage: a database that cannot be reached makes the plans *no data*, with a warning."""
+    try:
+        plans = validation.current_plans(params)
+    except psycopg.OperationalError as exc:
+        warnings.warn(f"plans not shown, the database is unreachable: {exc}", stacklevel=2)
+        check = expect("plans now vs archived", None, detail="database unreachable", required=False)
+        return pd.DataFrame(), pd.DataFrame(), [check]
     archived = latest_plans(params.environment, output_dir)
     frames, checks = [], []
     for target, analyses in plans.items():
