@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -127,22 +128,46 @@ def test_verdict_fails_and_its_banner_counts_no_data_as_no_data(
     assert results["verdict"] == "failed" and len(results["failing"]) == 2
 
 
-def test_the_notebook_fails_with_the_breach_on_top(hour, params_file, tmp_path):
-    done = rollbook_run(
-        "incident_review.ipynb", params_file, tmp_path,
-        "-p", f"start={hour.slow.start.isoformat()}", "-p", f"end={hour.slow.end.isoformat()}",
-    )  # fmt: skip
-    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    (results_file,) = tmp_path.glob("*/results.json")
-    results = json.loads(results_file.read_text())
+@pytest.fixture(scope="module")
+def notebooks(hour, params_file, tmp_path_factory) -> dict[str, Path]:
+    """Both review notebooks run (`rollbook run`) over the slow window: their run folders."""
+    start, end = hour.slow.start.isoformat(), hour.slow.end.isoformat()
+    runs = {
+        "incident_review.ipynb": ["-p", f"start={start}", "-p", f"end={end}"],
+        "slo_dashboard.ipynb": ["-p", f"window={start}/{end}"],
+    }
+    folders = {}
+    for notebook, args in runs.items():
+        out = tmp_path_factory.mktemp(notebook.removesuffix(".ipynb"))
+        done = rollbook_run(notebook, params_file, out, *args)
+        assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+        (folders[notebook],) = (p.parent for p in out.glob("*/results.json"))
+    return folders
+
+
+def results_of(folder: Path) -> dict:
+    return json.loads((folder / "results.json").read_text())
+
+
+def test_the_notebook_fails_with_the_breach_on_top(hour, notebooks):
+    folder = notebooks["incident_review.ipynb"]
+    results = results_of(folder)
     assert results["verdict"] == "failed"
     assert [n for n in results["failing"] if OBJECTIVE in n and "every moment" in n]
     (breach,) = results["data"]["breaches"]
     assert breach["slo"] == OBJECTIVE and breach["end"] == str(pd.Timestamp(hour.slow.end))
-    report = (results_file.parent / "report.html").read_text()
+    report = (folder / "report.html").read_text()
     assert report.count("<b>FAILED</b>") == 2  # the outcome on top, the verdict cell
     assert "<b>PASSED</b>" not in report and "checks passed" not in report
     assert "4 passed, 2 failed, 1 no data (not required)" in report
+
+
+def test_both_notebooks_judge_the_objectives_alike(notebooks):
+    incident_run, dashboard_run = (results_of(f) for f in notebooks.values())
+    assert incident_run["failing"] == dashboard_run["failing"]
+    slo = {c["name"]: c for c in dashboard_run["checks"]}
+    assert len(slo) == 6
+    assert [c for c in incident_run["checks"] if c["name"] in slo] == list(slo.values())
 
 
 def test_incident_review_and_slo_dashboard_show_the_same_numbers(review, hour):
