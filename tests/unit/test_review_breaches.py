@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rollbook.config import validate_params
 from rollbook.prom.params import Slo
 from rollbook.prom.window import Window
+from rollbook.review import WindowReview
 from rollbook.review.breaches import breach_check, spans
 from rollbook.review.window import rate_range, review_step, with_context
 from rollbook.verdict import Status
@@ -111,3 +113,30 @@ def test_context_is_the_same_length_each_side_on_the_step_grid():
     # never into the future
     cut = with_context(span, STEP, now=span.end + timedelta(minutes=1))
     assert cut.end == span.end + timedelta(minutes=1)
+
+
+class EveryStep:
+    """A Prometheus answering every range query with 0.1 at each moment of its grid (whole
+    seconds from the window's start, as Prometheus evaluates it) and nothing else."""
+
+    def range(self, query, window, *, step):
+        first = pd.Timestamp(window.start).floor("s")
+        moments = pd.date_range(first, pd.Timestamp(window.end), freq=pd.Timedelta(step))
+        return pd.DataFrame({"timestamp": moments, "value": 0.1})
+
+    def instant(self, query, at=None):
+        return pd.DataFrame({"value": []})
+
+
+def test_a_window_starting_between_seconds_judges_its_first_moment():
+    params = validate_params(
+        {
+            "environment": "unit",
+            "primary": {"host": "127.0.0.1", "port": 1, "dbname": "chat", "user": "chat"},
+            "monitoring": {"slo": ["history_latency_p95_seconds <= 350ms"]},
+        }
+    )
+    late = START + timedelta(milliseconds=250)  # `last 5m` starts at any fraction of a second
+    review = WindowReview(params, Window(late, late + timedelta(minutes=5)), client=EveryStep())
+    (slo,) = review.slos
+    assert [s.state for s in review.slo_spans(slo).itertuples()] == ["met"]

@@ -23,7 +23,7 @@ from rollbook.prom.params import Slo
 from rollbook.prom.slo import check_slo, with_data
 from rollbook.prom.window import Window, as_window, promql_duration
 from rollbook.review import sources
-from rollbook.review.breaches import BREACH, breach_check, spans
+from rollbook.review.breaches import BREACH, breach_check, grid, spans
 from rollbook.review.window import rate_range, review_step, with_context
 from rollbook.verdict import Check
 
@@ -82,9 +82,9 @@ class WindowReview:
         return self._frames[key]
 
     def inside(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The rows of a series that fall inside the window."""
-        keep = frame["timestamp"].between(pd.Timestamp(self.window.start),
-                                          pd.Timestamp(self.window.end))  # fmt: skip
+        """The rows of a series at the moments of the window (its range query's grid)."""
+        moments = grid(self.window, self.step)  # from the whole second the window starts in
+        keep = frame["timestamp"].between(moments[0], moments[-1])
         return frame[keep].reset_index(drop=True)
 
     def alerts(self) -> pd.DataFrame:
