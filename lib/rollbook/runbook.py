@@ -29,11 +29,14 @@ from rollbook.archive.results import write_json
 from rollbook.config import Params, load_params
 from rollbook.verdict import (
     Check,
+    Status,
     checks_frame,
     failing,
     failure_summary,
+    passes,
     raise_if_failed,
     styled_table,
+    tally,
 )
 
 # Each chart once, as its plotly JSON: what JupyterLab renders, and what the HTML export
@@ -129,14 +132,22 @@ class Runbook:
         return value
 
     def verdict(self) -> None:
-        """Show the verdict table, write results.json, raise VerdictFailed if a check blocks."""
-        blocking = failing(self.checks)
-        self.outcome = "failed" if blocking else "passed"
+        """Show the verdict table, write results.json, raise VerdictFailed unless it passes.
+
+        The banner counts each check as what it was (`2 passed, 1 no data`); no checks at
+        all is a failed verdict.
+        """
+        passed = passes(self.checks)
+        self.outcome = "passed" if passed else "failed"
         self.save()
-        if blocking:
-            _banner("#f8d7da", "FAILED", failure_summary(self.checks).replace("\n", "; "))
-        else:
-            _banner("#d4edda", "PASSED", f"{len(self.checks)} checks passed")
+        counted = tally(self.checks)
+        if not passed:
+            reasons = "" if not self.checks else ": " + failure_summary(self.checks)
+            _banner("#f8d7da", "FAILED", f"{counted}{reasons}".replace("\n", "; "))
+        elif all(c.status is Status.PASS for c in self.checks):
+            _banner("#d4edda", "PASSED", counted)
+        else:  # nothing required is missing, but not everything was verified
+            _banner("#fff3cd", "PASSED", counted)
         _display(styled_table(self.checks).to_html(), checks_frame(self.checks).to_string())
         raise_if_failed(self.checks)
 

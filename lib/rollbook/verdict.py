@@ -1,6 +1,7 @@
 """Verdict checks: every runbook decision is a named check with observed value and threshold.
 
-A check is `pass`, `fail` or `no data`; no data is never a pass.
+A check is `pass`, `fail` or `no data`; no data is never a pass, and a verdict without
+checks fails ("no checks": nothing was verified).
 """
 
 from __future__ import annotations
@@ -88,6 +89,31 @@ def failing(checks: list[Check]) -> list[Check]:
     return [c for c in checks if c.blocks]
 
 
+def passes(checks: list[Check]) -> bool:
+    """A verdict passes when it has checks and none of them blocks."""
+    return bool(checks) and not failing(checks)
+
+
+NO_CHECKS = "no checks"
+_TALLY_WORDS = {Status.PASS: "passed", Status.FAIL: "failed", Status.NO_DATA: "no data"}
+
+
+def tally(checks: list[Check]) -> str:
+    """`3 passed, 1 no data, 2 no data (not required)`: each check counted as what it was."""
+    if not checks:
+        return NO_CHECKS
+    counts: dict[tuple[bool, Status], int] = {}
+    for c in checks:
+        counts[(c.required, c.status)] = counts.get((c.required, c.status), 0) + 1
+    parts = []
+    for required in (True, False):
+        for status, word in _TALLY_WORDS.items():
+            if count := counts.get((required, status)):
+                optional = "" if required or status is Status.PASS else " (not required)"
+                parts.append(f"{count} {word}{optional}")
+    return ", ".join(parts)
+
+
 STATUS_COLOURS = {Status.PASS: "#d4edda", Status.FAIL: "#f8d7da", Status.NO_DATA: "#fff3cd"}
 
 
@@ -113,6 +139,8 @@ def styled_table(checks: list[Check]):
 
 def failure_summary(checks: list[Check]) -> str:
     """One line per blocking check: what was observed against which threshold."""
+    if not checks:
+        return f"{NO_CHECKS}: the runbook verified nothing"
     lines = []
     for c in failing(checks):
         observed = "no data" if c.status is Status.NO_DATA else f"observed {c.observed}{c.unit}"
@@ -122,7 +150,14 @@ def failure_summary(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
+def failure_reason(checks: list[Check]) -> str:
+    """Why a verdict fails: no checks at all, or each required check that did not pass."""
+    if not checks:
+        return failure_summary(checks)
+    return "required checks did not pass:\n" + failure_summary(checks)
+
+
 def raise_if_failed(checks: list[Check]) -> None:
-    """Raise VerdictFailed naming every required check that failed or had no data."""
-    if failing(checks):
-        raise VerdictFailed("required checks did not pass:\n" + failure_summary(checks))
+    """Raise VerdictFailed when there are no checks or a required check failed or had no data."""
+    if not passes(checks):
+        raise VerdictFailed(failure_reason(checks))

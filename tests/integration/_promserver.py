@@ -1,25 +1,37 @@
 """A throwaway Prometheus 2.42 seeded with deterministic history (promtool backfill).
 
-Series `rollbook_fixture_value{series="sNN"}` hold `(t / 15) % 1000 + NN` sampled every 15 s
+`backfilled_prometheus` serves any OpenMetrics history a test writes. In `seeded_prometheus`,
+series `rollbook_fixture_value{series="sNN"}` hold `(t / 15) % 1000 + NN` sampled every 15 s
 over `days` days that end at `end` (a whole hour). No scrape targets: the data never changes.
+Ports come from the test session's port base (`ROLLBOOK_TEST_PORT_BASE`, the lab uses
+base+0..9), so two sessions on one machine never collide, and stay below the ephemeral range.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import requests
 
 SCRAPE_STEP = 15
 METRIC = "rollbook_fixture_value"
+# Offsets from the port base for private Prometheus servers (the lab uses base+0..9).
+_PRIVATE_PORTS = 50
+
+
+def private_port(offset: int) -> int:
+    """A port for a test's private server: the session's port base + 50 + `offset`."""
+    return int(os.environ.get("ROLLBOOK_TEST_PORT_BASE", "26400")) + _PRIVATE_PORTS + offset
 
 
 def fixture_value(t: int, series: int) -> float:
@@ -31,18 +43,16 @@ class SeededPrometheus:
     url: str
     start: datetime
     end: datetime
-    series: int
+    series: int = 0
 
 
-def _write_openmetrics(path: Path, start: int, end: int, series: int) -> None:
-    with path.open("w") as out:
-        out.write(f"# TYPE {METRIC} gauge\n")
-        for n in range(series):
-            out.writelines(
-                f'{METRIC}{{series="s{n:02d}"}} {fixture_value(t, n)} {t}\n'
-                for t in range(start, end + 1, SCRAPE_STEP)
-            )
-        out.write("# EOF\n")
+def _write_openmetrics(out: TextIO, start: int, end: int, series: int) -> None:
+    out.write(f"# TYPE {METRIC} gauge\n")
+    for n in range(series):
+        out.writelines(
+            f'{METRIC}{{series="s{n:02d}"}} {fixture_value(t, n)} {t}\n'
+            for t in range(start, end + 1, SCRAPE_STEP)
+        )
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -60,14 +70,17 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 @contextmanager
-def seeded_prometheus(port: int, *, days: int = 7, series: int = 3) -> Iterator[SeededPrometheus]:
-    """Backfill `days` of history, start Prometheus on 127.0.0.1:`port`, stop it afterwards."""
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    start = end - timedelta(days=days)
+def backfilled_prometheus(
+    port: int, write: Callable[[TextIO], None], *, start: datetime, end: datetime
+) -> Iterator[SeededPrometheus]:
+    """Backfill what `write` writes (OpenMetrics, without `# EOF`), start Prometheus on
+    127.0.0.1:`port` over it, stop it and delete its data afterwards."""
     root = Path(tempfile.mkdtemp(prefix="rollbook-prom-", dir="/var/tmp"))
     data = root / "data"
     source = root / "history.om"
-    _write_openmetrics(source, int(start.timestamp()), int(end.timestamp()), series)
+    with source.open("w") as out:
+        write(out)
+        out.write("# EOF\n")
     subprocess.run(
         ["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h"]
         + [str(source), str(data)],
@@ -92,7 +105,7 @@ def seeded_prometheus(port: int, *, days: int = 7, series: int = 3) -> Iterator[
     )
     try:
         _wait_ready(url, proc)
-        yield SeededPrometheus(url=url, start=start, end=end, series=series)
+        yield SeededPrometheus(url=url, start=start, end=end)
     finally:
         proc.terminate()
         try:
@@ -102,3 +115,17 @@ def seeded_prometheus(port: int, *, days: int = 7, series: int = 3) -> Iterator[
             proc.wait()
         log.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def seeded_prometheus(port: int, *, days: int = 7, series: int = 3) -> Iterator[SeededPrometheus]:
+    """Backfill `days` of the fixture series, start Prometheus on 127.0.0.1:`port`."""
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    start = end - timedelta(days=days)
+
+    def write(out: TextIO) -> None:
+        _write_openmetrics(out, int(start.timestamp()), int(end.timestamp()), series)
+
+    with backfilled_prometheus(port, write, start=start, end=end) as server:
+        server.series = series
+        yield server

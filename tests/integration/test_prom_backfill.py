@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
-from _promserver import METRIC, SCRAPE_STEP, fixture_value, seeded_prometheus
+from _promserver import METRIC, SCRAPE_STEP, fixture_value, private_port, seeded_prometheus
 
 from rollbook.prom.catalog import concepts
 from rollbook.prom.client import (
@@ -21,7 +21,7 @@ from rollbook.prom.slo import check_slo, compare_windows
 from rollbook.prom.window import Window
 from rollbook.verdict import Status
 
-PORT = 57201
+PORT = private_port(0)  # and PORT + 1, where nothing listens
 
 
 @pytest.fixture(scope="module")

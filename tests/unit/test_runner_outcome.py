@@ -15,6 +15,8 @@ from rollbook.runner.outcome import (
 )
 
 FAILED_CHECK = {"name": "p95", "status": "fail", "observed": 0.5, "threshold": "< 0.3", "unit": "s"}
+PASSED_CHECK = {"name": "p95", "status": "pass", "observed": 0.1, "threshold": "< 0.3"}
+NO_DATA_CHECK = {"name": "plans", "status": "no data", "required": False}
 
 
 @pytest.fixture
@@ -31,7 +33,13 @@ def notebook(tmp_path):
 @pytest.mark.parametrize(
     ("execution", "results", "outcome", "reason"),
     [
-        (Execution(), {"verdict": "passed", "checks": []}, Outcome.PASSED, "0 checks passed"),
+        (Execution(), {"verdict": "passed", "checks": []}, Outcome.FAILED, "no checks"),
+        (
+            Execution(),
+            {"verdict": "passed", "checks": [PASSED_CHECK, NO_DATA_CHECK]},
+            Outcome.PASSED,
+            "1 passed, 1 no data (not required)",
+        ),
         (
             Execution(cell_error="VerdictFailed: x", error_name="VerdictFailed"),
             {"verdict": "failed", "checks": [FAILED_CHECK]},

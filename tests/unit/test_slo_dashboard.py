@@ -12,11 +12,12 @@ from test_archive_catalog import archive_run
 
 from rollbook.archive import rebuild
 from rollbook.config import validate_params
-from rollbook.phases.slo_dashboard import UnknownPanel, find_panel, rollout_events
+from rollbook.phases.slo_dashboard import UnknownPanel, find_panel
 from rollbook.prom.events import markers, run_events
 from rollbook.prom.rules import UnknownAlert, all_alerts, find_alert
 from rollbook.prom.slo import with_data
 from rollbook.prom.window import Window, human_duration
+from rollbook.review import WindowReview
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -95,5 +96,11 @@ def test_events_without_a_reachable_primary_warn_and_keep_the_runs(tmp_path):
         }
     )
     with pytest.warns(UserWarning, match="flag changes not shown"):
-        events = rollout_events(params, Window(NOW - timedelta(minutes=30), NOW), tmp_path)
+        review = WindowReview(
+            params,
+            Window(NOW - timedelta(minutes=30), NOW),
+            client=FirstSample(None),
+            output_dir=tmp_path,
+        )
+        events = review.events()
     assert events["label"].tolist() == ["00_preflight (dry-run)", "00_preflight passed"]

@@ -1,33 +1,36 @@
 """Incident review: what happened in a time window, read back from Prometheus, the archive
 and the flag audit. Read-only.
 
-One timeline shows the catalog's key series, the series of every alert that fired (the
-`concept` label of the project's alerts), alerts (`ALERTS`, `ALERTS_FOR_STATE`), archived
-runs with their verdicts and flag changes; tables list the same with links to each run's
-archived report.
+The window is read through `rollbook.review` (the same queries, step and rate range as the
+SLO dashboard) and judged against the params' objectives itself, whether or not an alert
+fired: each breach with its start and end. One timeline shows the catalog's key series
+with as much context before and after the window as it is long, the series of every alert
+that fired (the `concept` label of the project's alerts), alerts, archived runs with their
+verdicts and flag changes; tables list the same with links to each run's archived report.
 """
 
 from __future__ import annotations
 
 import html
-import os
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+import psycopg
 from plotly.subplots import make_subplots
 
-from rollbook.archive import RunPaths, list_runs
 from rollbook.config import Params
-from rollbook.db import session
-from rollbook.flags import FlagStore
 from rollbook.phases import indexes, validation
 from rollbook.phases.plan_archive import latest_plans, shape_checks
 from rollbook.prom.catalog import UnknownConcept, concept
 from rollbook.prom.charts import chart_title, downsample_minmax
-from rollbook.prom.client import PromClient, choose_step, label_columns
+from rollbook.prom.client import label_columns
 from rollbook.prom.rules import find_alert
-from rollbook.prom.window import Window, as_window, promql_duration
+from rollbook.prom.window import Window, as_window
+from rollbook.review import WindowReview
+from rollbook.review.charts import in_context, shade
+from rollbook.verdict import expect
 
 KEY_CONCEPTS = (
     "history_latency_p95_seconds",
@@ -39,15 +42,6 @@ KEY_CONCEPTS = (
     "primary_tuples_read_per_second",
     "pgbouncer_pool_saturation_ratio",
 )
-ALERT_COLUMNS = [
-    "alertname",
-    "severity",
-    "concept",
-    "alertstate",
-    "active_since",
-    "first_seen",
-    "last_seen",
-]
 OUTCOME_COLOURS = {"passed": "seagreen", "failed": "firebrick"}
 
 
@@ -60,53 +54,6 @@ def review_window(window: str = "last 1h", start: str = "", end: str = "") -> Wi
     return as_window(window)
 
 
-def alerts(client: PromClient, window: Window) -> pd.DataFrame:
-    """Each alert seen in the window: state, first and last sample, and since when it was
-    active (`ALERTS_FOR_STATE` holds the activation time as its value)."""
-    step = choose_step(window, min_step="2s")
-    seen = client.range("ALERTS", window, step=step)
-    if seen.empty:
-        return pd.DataFrame(columns=ALERT_COLUMNS)
-    labels = [c for c in label_columns(seen) if c not in ("__name__", "alertstate")]
-    table = (
-        seen.groupby([*labels, "alertstate"], dropna=False)["timestamp"]
-        .agg(first_seen="min", last_seen="max")
-        .reset_index()
-    )
-    active = client.range("ALERTS_FOR_STATE", window, step=step)
-    if not active.empty:
-        since = active.groupby("alertname")["value"].min()
-        table["active_since"] = pd.to_datetime(table["alertname"].map(since), unit="s", utc=True)
-    for column in ALERT_COLUMNS:
-        if column not in table:
-            table[column] = None
-    return table[ALERT_COLUMNS + [c for c in table.columns if c not in ALERT_COLUMNS]]
-
-
-def runs(window: Window, output_dir: Path | None = None, link_from: Path | None = None):
-    """Archived runs overlapping the window, with verdicts and a link to each report."""
-    found = list_runs(output_dir)
-    ended = found["ended_at"].fillna(found["started_at"])
-    found = found[(found["started_at"] <= window.end) & (ended >= window.start)].copy()
-    reports = [RunPaths(Path(d)).html for d in found["run_dir"]]
-    base = link_from or Path.cwd()
-    found["report"] = [os.path.relpath(r, base) if r.exists() else "" for r in reports]
-    columns = [
-        "run_id",
-        "runbook",
-        "environment",
-        "mode",
-        "outcome",
-        "started_at",
-        "ended_at",
-        "checks",
-        "failing",
-        "reason",
-        "report",
-    ]
-    return found[columns].sort_values("started_at", ignore_index=True)
-
-
 def runs_html(table: pd.DataFrame) -> str:
     """The runs table with each report as a link (opens the archived HTML)."""
     shown = table.astype(str).map(html.escape)
@@ -114,16 +61,6 @@ def runs_html(table: pd.DataFrame) -> str:
         f'<a href="{html.escape(link)}">report</a>' if link else "" for link in table["report"]
     ]
     return shown.to_html(escape=False, index=False)
-
-
-def flag_changes(params: Params, window: Window) -> pd.DataFrame:
-    """Flag changes in the window from the audit table (empty when it does not exist)."""
-    with session(params.primary, params.safety, purpose="incident", read_only=True) as conn:
-        if conn.execute("SELECT to_regclass('rollbook.flag_audit')").fetchone()[0] is None:
-            return pd.DataFrame(columns=["changed_at", "name", "old_value", "new_value"])
-        history = FlagStore(conn).history(since=window.start)
-    history["changed_at"] = pd.to_datetime(history["changed_at"], utc=True)
-    return history[history["changed_at"] <= pd.Timestamp(window.end)].reset_index(drop=True)
 
 
 def affected_concepts(alert_table: pd.DataFrame) -> list[str]:
@@ -139,12 +76,33 @@ def affected_concepts(alert_table: pd.DataFrame) -> list[str]:
     return names
 
 
-def series(params: Params, client: PromClient, window: Window, names: list[str]) -> dict:
-    """{concept: tidy frame} over the window at the display step (rates over >= 1 minute)."""
-    step = choose_step(window, min_step="2s")
-    rate = promql_duration(max(step * 4, pd.Timedelta(minutes=1).to_pytimedelta()))
-    measures = {n: concept(n, params.monitoring.queries) for n in names}
-    return {n: client.range(m.query(rate), window, step=step) for n, m in measures.items()}
+def start_review(
+    params: Params, window: str = "last 1h", start: str = "", end: str = "", archive: str = ""
+) -> WindowReview:
+    """The review of the window (see `review_window`), reading runs from `archive` (empty:
+    the archive this run is written to)."""
+    output_dir = Path(archive) if archive else validation.archive_dir()
+    return WindowReview(params, review_window(window, start, end), output_dir=output_dir)
+
+
+def series(review: WindowReview, names: list[str]) -> dict[str, pd.DataFrame]:
+    """{concept: tidy frame} over the window with its context, at the review's step."""
+    return {name: review.series(name, context=True) for name in names}
+
+
+def slo_charts(review: WindowReview) -> list[go.Figure]:
+    """Each objective's series with the window's context, its line and its breaches."""
+    return [
+        in_context(
+            review.series(slo.concept, context=True),
+            review.measure(slo.concept),
+            review.window,
+            review.context,
+            slos=[slo],
+            spans=review.slo_spans(slo),
+        )
+        for slo in review.slos
+    ]
 
 
 def _event_lane(fig: go.Figure, row: int, alert_table, run_table, flags) -> None:
@@ -194,8 +152,11 @@ def _event_lane(fig: go.Figure, row: int, alert_table, run_table, flags) -> None
         )
 
 
-def timeline(frames: dict, alert_table, run_table, flags, window: Window) -> go.Figure:
-    """One figure, shared time axis: a panel per series, then alerts, runs and flag changes."""
+def timeline(review: WindowReview, frames: dict, alert_table, run_table, flags) -> go.Figure:
+    """One figure, shared time axis over the window and its context (the window shaded,
+    each objective's breaches in red): a panel per series, then alerts, runs and flag
+    changes."""
+    window = review.window
     names = list(frames)
     titles = [concept(n).title for n in names] + ["alerts, runs, flag changes"]
     fig = make_subplots(
@@ -220,6 +181,8 @@ def timeline(frames: dict, alert_table, run_table, flags, window: Window) -> go.
                 row=row,
                 col=1,
             )
+        objectives = [slo for slo in review.slos if slo.concept == name]
+        shade(fig, window, review.slo_spans(objectives[0]) if objectives else None, row=row, col=1)
     _event_lane(fig, len(names) + 1, alert_table, run_table, flags)
     moments = sorted({*flags["changed_at"], *alert_table["first_seen"]})
     lines = [
@@ -235,8 +198,8 @@ def timeline(frames: dict, alert_table, run_table, flags, window: Window) -> go.
         }
         for m in moments
     ]
-    fig.update_layout(shapes=lines)  # one shape per moment across every panel
-    fig.update_xaxes(range=[window.start, window.end])
+    fig.update_layout(shapes=[*fig.layout.shapes, *lines])  # across every panel
+    fig.update_xaxes(range=[review.context.start, review.context.end])
     fig.update_layout(
         height=170 * (len(names) + 1) + 100,
         title=chart_title(f"Incident window {window}", longest),
@@ -266,8 +229,14 @@ def alert_definition(name: str) -> pd.DataFrame:
 
 def plans_vs_archived(params: Params, output_dir: Path | None = None):
     """The named queries' plans now vs the newest archived Phase 1 plans: statement metrics
-    per query and target, and (informational) shape checks."""
-    plans = validation.current_plans(params)
+    per query and target, and (informational) shape checks. A review must open during an
+    outage: a database that cannot be reached makes the plans *no data*, with a warning."""
+    try:
+        plans = validation.current_plans(params)
+    except psycopg.OperationalError as exc:
+        warnings.warn(f"plans not shown, the database is unreachable: {exc}", stacklevel=2)
+        check = expect("plans now vs archived", None, detail="database unreachable", required=False)
+        return pd.DataFrame(), pd.DataFrame(), [check]
     archived = latest_plans(params.environment, output_dir)
     frames, checks = [], []
     for target, analyses in plans.items():

@@ -3,34 +3,30 @@
 For one time window it draws every panel of `rollbook.prom.dashboard` from Prometheus (a
 chart per concept with the SLO lines of the params and rollout events as annotations, a
 table for table panels), shows the alerts of the window and the context of the alert that
-linked here, and checks the SLOs over the window. Everything is read-only.
+linked here, and checks the SLOs over the window. The window, its step, rate range, alerts,
+events and SLO checks come from `rollbook.review`, as in the incident review, so both show
+the same number for the same concept. Everything is read-only.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-import psycopg
 
 from rollbook.config import Params
-from rollbook.db import session
 from rollbook.prom import charts
 from rollbook.prom.catalog import Concept, concept
-from rollbook.prom.client import PromClient, choose_step, label_columns
+from rollbook.prom.client import PromClient, label_columns
 from rollbook.prom.dashboard import GRAFANA_RANGE, SLO_SCORE, Panel, panels
-from rollbook.prom.events import flag_events, markers, no_events, run_events
+from rollbook.prom.events import markers
 from rollbook.prom.rules import find_alert
-from rollbook.prom.slo import check_slos, slo_score_promql, with_data
-from rollbook.prom.window import Window, as_window, promql_duration
+from rollbook.prom.slo import slo_score_promql
+from rollbook.prom.window import Window
+from rollbook.review import WindowReview
 from rollbook.verdict import Check
-
-# Rates over at least a minute (30 scrapes in the lab), wider when the step is wider.
-MIN_RATE_RANGE = timedelta(minutes=1)
 
 
 def _display(value: object) -> None:
@@ -64,25 +60,6 @@ def find_panel(title: str) -> Panel:
     raise UnknownPanel(f"no dashboard panel {title!r}; panels: {titles}")
 
 
-def rollout_events(params: Params, window: Window, output_dir: Path | None = None) -> pd.DataFrame:
-    """Archived runs and flag changes inside the window, oldest first.
-
-    The report must still open during an outage: an unreachable primary costs only the
-    flag changes, with a warning saying so.
-    """
-    try:
-        with session(params.primary, params.safety, purpose="slo_dashboard", read_only=True) as c:
-            flags = flag_events(c, window)
-    except psycopg.OperationalError as exc:
-        warnings.warn(f"flag changes not shown, the primary is unreachable: {exc}", stacklevel=2)
-        flags = no_events()
-    runs = run_events(window, output_dir)
-    frames = [f for f in (runs, flags) if not f.empty]
-    if not frames:
-        return flags
-    return pd.concat(frames).sort_values("at", ignore_index=True)
-
-
 class SloDashboard:
     """The dashboard over one window of one environment."""
 
@@ -94,27 +71,17 @@ class SloDashboard:
         client: PromClient | None = None,
         output_dir: Path | None = None,
     ) -> None:
-        self.params = params
-        self.requested = as_window(window)
-        self.client = client or PromClient.from_params(params)
-        self.window = with_data(self.client, self.requested)
-        self.slos = params.monitoring.slo
-        self.overrides = params.monitoring.queries
-        self.step = choose_step(self.window)
-        self.rate_range = promql_duration(max(self.step, MIN_RATE_RANGE))
-        self.events = rollout_events(params, self.window, output_dir)
+        self.review = WindowReview(params, window, client=client, output_dir=output_dir)
+        self.client = self.review.client
+        self.window = self.review.window
+        self.slos = self.review.slos
+        self.overrides = self.review.overrides
+        self.events = self.review.events()
 
     def overview(self) -> pd.DataFrame:
         """What this report covers: the window (shortened to the stored data), step, SLOs."""
-        rows = {
-            "window requested": str(self.requested),
-            "window shown": str(self.window),
-            "chart step": promql_duration(self.step),
-            "rate range": self.rate_range,
-            "rollout events": len(self.events),
-            "SLOs": "; ".join(str(slo) for slo in self.slos),
-        }
-        return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+        table = self.review.overview().drop(index="context shown")
+        return pd.concat([table, pd.DataFrame({"": [len(self.events)]}, index=["rollout events"])])
 
     def measures(self, panel: Panel) -> list[Concept]:
         """The panel's concepts (params overrides applied); the SLO score uses the params SLOs."""
@@ -128,8 +95,8 @@ class SloDashboard:
         return found
 
     def series(self, measure: Concept) -> pd.DataFrame:
-        """The concept over the window at the display step (full data, not downsampled)."""
-        return self.client.range(measure.query(self.rate_range), self.window, step=self.step)
+        """The concept over the window at the review's step (full data, not downsampled)."""
+        return self.review.series(measure)
 
     def figure(self, measure: Concept, frame: pd.DataFrame) -> go.Figure:
         return charts.timeseries(frame, measure, slos=self.slos, events=markers(self.events))
@@ -167,12 +134,7 @@ class SloDashboard:
 
     def alerts(self) -> pd.DataFrame:
         """Every alert pending or firing during the window: when it was first and last seen."""
-        frame = self.client.range("ALERTS", self.window, step=self.step)
-        if frame.empty:
-            return pd.DataFrame(columns=["alertname", "alertstate", "first_seen", "last_seen"])
-        labels = [c for c in label_columns(frame) if c != "__name__"]
-        grouped = frame.groupby(labels, dropna=False)["timestamp"]
-        return grouped.agg(first_seen="min", last_seen="max").reset_index()
+        return self.review.alerts()
 
     def alert_context(self, name: str) -> tuple[pd.DataFrame, go.Figure]:
         """The alert's definition and its concept over the window with the alert threshold."""
@@ -210,5 +172,6 @@ class SloDashboard:
         figure.show()
 
     def slo_checks(self) -> list[Check]:
-        """The params' SLOs over the whole window, from exact queries (never chart data)."""
-        return check_slos(self.client, self.slos, self.window, self.overrides)
+        """The params' SLOs over the whole window (exact queries, never chart data) and at
+        every moment of it (each breach with its start and end)."""
+        return self.review.slo_checks()

@@ -53,7 +53,11 @@ def flag_events(conn: psycopg.Connection, window: Window) -> pd.DataFrame:
     """Flag changes inside the window from the audit table (none if it does not exist)."""
     if conn.execute("SELECT to_regclass('rollbook.flag_audit')").fetchone()[0] is None:
         return no_events()
-    history = FlagStore(conn).history(since=window.start)
+    return flag_change_events(FlagStore(conn).history(since=window.start), window)
+
+
+def flag_change_events(history: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """Rows of the flag audit (`FlagStore.history`) inside the window as events."""
     rows = [
         {
             "at": change.changed_at,

@@ -18,7 +18,7 @@ from rollbook.prom.window import Window, human_duration, promql_duration
 from rollbook.verdict import Check, compare
 
 # The worst series of a concept is the one furthest on the failing side.
-_WORST = {"<": "max", "<=": "max", ">": "min", ">=": "min"}
+WORST = {"<": "max", "<=": "max", ">": "min", ">=": "min"}
 
 
 def summarise(
@@ -60,7 +60,7 @@ def check_slo(
 ) -> Check:
     """One SLO over a window as a verdict check."""
     measure = concept(slo.concept, overrides)
-    observed = summarise(client, measure, window, worst=_WORST[slo.op])
+    observed = summarise(client, measure, window, worst=WORST[slo.op])
     return compare(
         f"{measure.title} ({measure.summary} over {human_duration(window.duration)})",
         observed,

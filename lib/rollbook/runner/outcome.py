@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollbook.verdict import Check, failure_summary
+from rollbook.verdict import Check, failure_reason, passes, tally
 
 if TYPE_CHECKING:
     import nbformat
@@ -59,14 +59,16 @@ def decide(execution: Execution, results: dict[str, Any], notebook: Path) -> tup
     if execution.stopped:
         return Outcome.ERROR, f"execution stopped: {execution.stopped}"
     if execution.error_name == "VerdictFailed" or results.get("verdict") == "failed":
-        return Outcome.FAILED, "required checks did not pass:\n" + failure_summary(checks)
+        return Outcome.FAILED, failure_reason(checks)
     if execution.error_name == "LockBusy":
         return Outcome.BUSY, execution.cell_error or "lock busy"
     if execution.cell_error:
         return Outcome.ERROR, f"{_failed_cell(nb)} raised {execution.cell_error}"
     if results.get("verdict") != "passed":
         return Outcome.ERROR, "the notebook ended without reaching its verdict (rb.verdict())"
-    return Outcome.PASSED, f"{len(checks)} checks passed"
+    if not passes(checks):  # a results.json that says passed with no checks
+        return Outcome.FAILED, failure_reason(checks)
+    return Outcome.PASSED, tally(checks)
 
 
 def banner_markup(outcome: Outcome, reason: str, *, apply: bool, run_id: str) -> str:
