@@ -9,10 +9,13 @@ each phase's `--apply` is tested; the test_phase<N>_* files test the dry runs.
 
 from __future__ import annotations
 
+import json
 import re
 
-from _phases_lab import checks_by_name
+from _phases_lab import checks_by_name, rollbook
 
+from rollbook.db import session
+from rollbook.flags import FlagStore
 from rollbook.phases import cache
 from rollbook.phases.rollout import ROLLOUT_FLAGS, ROLLOUT_RUNBOOKS
 
@@ -53,3 +56,19 @@ def test_each_phase_checks_what_it_is_for(rollout):
     assert phase4["requests served by the replica"]["observed"] > 0.1
     load = phase4["primary tuples read: after the ramps / preflight baseline"]
     assert load["required"] and load["observed"] < 1  # the baseline is the preflight's
+
+
+def test_flag_audit_rows_join_the_archived_run_that_ramped_them(rollout, lab_params):
+    started = json.loads((rollout.run_dirs[0] / "manifest.json").read_text())["started_at"]
+    with session(lab_params.primary, lab_params.safety, purpose="test") as conn:
+        audit = FlagStore(conn).history(since=started)
+    ramped = audit[audit["changed_by"] == "rollbook canary"]
+    assert set(ramped["name"]) == set(ROLLOUT_FLAGS)
+    phases = list(zip(RUNBOOKS, rollout.run_dirs, strict=True))[2:]
+    for runbook, run_dir in phases:
+        run_id = run_dir.name
+        flags = {r["flag"] for r in rollout.results[runbook]["data"]["ramps"]["ramps"]}
+        assert set(ramped.loc[ramped["run_id"] == run_id, "name"]) == flags
+        shown = rollbook("runs", "show", run_id, "--output-dir", str(rollout.output_dir))
+        assert shown.returncode == 0 and f"run {run_id}: {runbook} on" in shown.stdout
+    assert set(ramped["run_id"]) == {run_dir.name for _, run_dir in phases}
