@@ -12,6 +12,7 @@ from rollbook.canary.params import CanaryParams
 from rollbook.canary.progress import RampProgress
 from rollbook.canary.state import RampStates
 from rollbook.db.locks import target_of
+from rollbook.errors import InputError
 from rollbook.flags import FlagError, FlagStore, known_flag
 from rollbook.prom.client import PromClient
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the params model imports this package
 ROLLOUT_FAMILIES = ("pgbouncer", "cache", "replica")
 
 
-class RampError(ValueError):
+class RampError(InputError, ValueError):
     """A ramp that cannot be built (the message names what is wrong)."""
 
 

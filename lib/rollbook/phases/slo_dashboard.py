@@ -19,6 +19,7 @@ import psycopg
 
 from rollbook.config import Params
 from rollbook.db import session
+from rollbook.errors import InputError
 from rollbook.prom import charts
 from rollbook.prom.catalog import Concept, concept
 from rollbook.prom.client import PromClient, choose_step, label_columns
@@ -39,7 +40,7 @@ def _display(value: object) -> None:
     display(value)
 
 
-class UnknownPanel(KeyError):
+class UnknownPanel(InputError, KeyError):
     """A panel title the dashboard does not have."""
 
     def __str__(self) -> str:
