@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from rollbook.errors import InputError
+
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 EXAMPLES = "30m, 90s, 1h30m, 2d"
 
 
-class DurationError(ValueError):
+class DurationError(InputError, ValueError):
     """A duration that does not follow the grammar."""
 
 

@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from rollbook.errors import ChecksFailed
+
 _OPERATORS = {
     "<": operator.lt,
     "<=": operator.le,
@@ -80,7 +82,7 @@ def expect(name: str, ok: bool | None, *, detail: str = "", required: bool = Tru
     return Check(name=name, status=status, observed=ok, detail=detail, required=required)
 
 
-class VerdictFailed(AssertionError):
+class VerdictFailed(ChecksFailed, AssertionError):
     """Raised by a runbook's verdict cell so that papermill exits non-zero."""
 
 

@@ -9,11 +9,14 @@ each phase's `--apply` is tested; the test_phase<N>_* files test the dry runs.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 
-from _phases_lab import checks_by_name
+from _phases_lab import checks_by_name, rollbook
 
+from rollbook.db import session
+from rollbook.flags import FlagStore
 from rollbook.phases import cache
 from rollbook.phases.rollout import ROLLOUT_FLAGS, ROLLOUT_RUNBOOKS
 from rollbook.prom.window import Window
@@ -75,3 +78,19 @@ def judged(check: dict, threshold: str) -> bool:
         and check["observed"] is not None
         and check["threshold"] == threshold
     )
+
+
+def test_flag_audit_rows_join_the_archived_run_that_ramped_them(rollout, lab_params):
+    started = json.loads((rollout.run_dirs[0] / "manifest.json").read_text())["started_at"]
+    with session(lab_params.primary, lab_params.safety, purpose="test") as conn:
+        audit = FlagStore(conn).history(since=started)
+    ramped = audit[audit["changed_by"] == "rollbook canary"]
+    assert set(ramped["name"]) == set(ROLLOUT_FLAGS)
+    phases = list(zip(RUNBOOKS, rollout.run_dirs, strict=True))[2:]
+    for runbook, run_dir in phases:
+        run_id = run_dir.name
+        flags = {r["flag"] for r in rollout.results[runbook]["data"]["ramps"]["ramps"]}
+        assert set(ramped.loc[ramped["run_id"] == run_id, "name"]) == flags
+        shown = rollbook("runs", "show", run_id, "--output-dir", str(rollout.output_dir))
+        assert shown.returncode == 0 and f"run {run_id}: {runbook} on" in shown.stdout
+    assert set(ramped["run_id"]) == {run_dir.name for _, run_dir in phases}

@@ -130,7 +130,13 @@ ALL_TRIGGERS = ("latency_slo", "error_rate", "canary_worse", "pool_saturation", 
 
 
 def make(
-    flags=None, states=None, settings=SETTINGS, dry_run=False, triggers=ALL_TRIGGERS, **source
+    flags=None,
+    states=None,
+    settings=SETTINGS,
+    dry_run=False,
+    triggers=ALL_TRIGGERS,
+    archive_run_id=None,
+    **source,
 ):
     clock = FakeClock()
     flags = flags or FakeFlags()
@@ -142,6 +148,7 @@ def make(
         states=states or FakeStates(),
         source=source,
         run_id="run-1",
+        archive_run_id=archive_run_id,
         clock=clock,
         dry_run=dry_run,
     )
@@ -158,6 +165,15 @@ def test_a_healthy_ramp_is_promoted_step_by_step():
     assert gates["flag_value"].tolist() == [10, 25, 50, 100]
     assert set(gates["status"]) == {"ok"}
     assert result.checks()[0].status is Status.PASS
+
+
+def test_flag_audit_rows_carry_the_archived_run_id_of_the_runbook():
+    controller, flags, _, _ = make(archive_run_id="20261202T1000Z-02_phase2_pgbouncer-lab-ab12")
+    controller.run()
+    assert {run_id for _, _, run_id in flags.audit} == {
+        "20261202T1000Z-02_phase2_pgbouncer-lab-ab12"
+    }
+    assert controller.states.rows["run-1"].status == "promoted"  # each ramp's own state row
 
 
 @pytest.mark.parametrize(

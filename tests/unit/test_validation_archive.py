@@ -105,3 +105,21 @@ def test_validation_params_parse_slos_and_reject_unknown_concepts():
         ValidationParams(primary_load_concept="nope")
     with pytest.raises(ValidationError, match="windw"):
         ValidationParams(windw="1h")
+
+
+def test_phase4_primary_load_compares_with_its_own_environments_preflight(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from rollbook.phases import replica_routing
+
+    load = {replica_routing.LOAD_CONCEPT: 100.0}
+    archive_run(tmp_path, "10-pre", "00_preflight", "lab", "passed", {"baseline": load})
+    other = {replica_routing.LOAD_CONCEPT: 1000.0}
+    archive_run(tmp_path, "11-pre", "00_preflight", "prod", "passed", {"baseline": other})
+    rebuild(tmp_path)
+    monkeypatch.setattr(replica_routing.PromClient, "from_params", lambda params: None)
+    monkeypatch.setattr(replica_routing, "summarise", lambda client, measure, window: 50.0)
+    params = SimpleNamespace(environment="lab", safety=SimpleNamespace(apply=True))
+    table, check = replica_routing.primary_load(params, None, output_dir=tmp_path)
+    assert table.loc[0, "preflight run"] == "10-pre"
+    assert check.observed == 0.5

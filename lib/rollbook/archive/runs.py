@@ -10,10 +10,11 @@ import pandas as pd
 
 from rollbook.archive.layout import RunPaths, default_output_dir
 from rollbook.archive.results import read_json
+from rollbook.errors import InputError
 from rollbook.verdict import Check
 
 
-class RunNotFound(LookupError):
+class RunNotFound(InputError, LookupError):
     """No archived run (or more than one) matches the given id."""
 
 

@@ -1,9 +1,12 @@
 """Canary ramps: a flag stepped up under health checks, a statistical judge, verified rollback.
 
-In a runbook (params' `canary:` section; a dry run unless `safety.apply`):
+In a runbook (params' `canary:` section; a dry run unless `safety.apply`; flag-audit rows
+carry the archived run's id):
 
     with session(rb.params.primary, rb.params.safety, purpose="ramp") as conn:
-        ramp = canary.controller_for(rb.params, "cache.history", conn, run_id=rb.run_dir.name)
+        ramp = canary.controller_for(
+            rb.params, "cache.history", conn, archive_run_id=rb.paths.run_id
+        )
         result = ramp.run()
     rb.add_checks(result.checks())
     result.timeline(); result.chart()

@@ -78,6 +78,7 @@ class RampController:
         states: StateStore,
         source: MetricSource,
         run_id: str | None = None,
+        archive_run_id: str | None = None,
         clock: Clock | None = None,
         progress: Progress | None = None,
         dry_run: bool = False,
@@ -89,6 +90,8 @@ class RampController:
         self.states = states
         self.source = source
         self.run_id = run_id or new_run_id(ramp.flag)
+        # The flag audit names the archived runbook run, so a reviewer can join the two.
+        self.audit_run_id = archive_run_id or self.run_id
         self.clock = clock or SystemClock()
         self.progress = progress
         self.dry_run = dry_run
@@ -134,7 +137,7 @@ class RampController:
         self._begin(start_index, "running")
         for index in range(start_index, len(ramp.steps)):
             value = ramp.steps[index]
-            self.flags.set(ramp.flag, value, run_id=self.run_id, by=self.changed_by)
+            self.flags.set(ramp.flag, value, run_id=self.audit_run_id, by=self.changed_by)
             self.states.update(self.run_id, "running", step_index=index)
             result.step_value = value
             self._event("step", detail=f"{ramp.flag} set to {value:g} %; {self._warmup_rule()}")
@@ -252,7 +255,9 @@ class RampController:
     def _rollback(self, trigger: str, fired: list[TriggerResult]) -> RampResult:
         ramp, result, s = self.ramp, self.result, self.settings
         self.states.update(self.run_id, "rolling back", trigger=trigger)
-        self.flags.set(ramp.flag, result.previous_value, run_id=self.run_id, by=self.changed_by)
+        self.flags.set(
+            ramp.flag, result.previous_value, run_id=self.audit_run_id, by=self.changed_by
+        )
         result.rolled_back_at = self.clock.now()
         result.trigger, result.fired = trigger, fired
         result.step_value = result.previous_value

@@ -12,6 +12,7 @@ from rollbook.canary.params import CanaryParams
 from rollbook.canary.progress import RampProgress
 from rollbook.canary.state import RampStates
 from rollbook.db.locks import target_of
+from rollbook.errors import InputError
 from rollbook.flags import FlagError, FlagStore, known_flag
 from rollbook.prom.client import PromClient
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the params model imports this package
 ROLLOUT_FAMILIES = ("pgbouncer", "cache", "replica")
 
 
-class RampError(ValueError):
+class RampError(InputError, ValueError):
     """A ramp that cannot be built (the message names what is wrong)."""
 
 
@@ -82,6 +83,7 @@ def controller_for(
     conn: psycopg.Connection,
     *,
     run_id: str | None = None,
+    archive_run_id: str | None = None,
     dry_run: bool | None = None,
     steps: list[float] | None = None,
     triggers: list[str] | None = None,
@@ -100,6 +102,7 @@ def controller_for(
             variant_label=flag.partition(".")[0],
         ),
         run_id=run_id,
+        archive_run_id=archive_run_id,
         clock=clock,
         progress=progress if progress is not None else RampProgress(),
         dry_run=not params.safety.apply if dry_run is None else dry_run,

@@ -1,4 +1,7 @@
-"""`rollbook ...` commands. Each concern registers its own group here."""
+"""`rollbook ...` commands. Each concern registers its own group here.
+
+A `RollbookError` raised by any command is one `error: ...` line and its exit code
+(`rollbook.errors`); commands do not catch rollbook's errors themselves."""
 
 from __future__ import annotations
 
@@ -14,9 +17,21 @@ from rollbook.cli.rollout import rollout_command
 from rollbook.cli.run import run_command
 from rollbook.cli.runs import runs_group
 from rollbook.cli.schedule import fan_out_command
+from rollbook.errors import RollbookError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class RollbookGroup(click.Group):
+    """The `rollbook` group: maps a `RollbookError` to one message and its exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except RollbookError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=RollbookGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rollbook")
 def main() -> None:
     """Executable runbooks for a PostgreSQL data-layer rollout."""

@@ -154,15 +154,12 @@ def run_command(
     """EXPLAIN a named query from a params file on the primary or the replica."""
     import psycopg
 
-    from rollbook.config import ParamsError, SecretError, load_params
+    from rollbook.config import SecretError, load_params
     from rollbook.db.session import session
     from rollbook.explain.analysis import analyse
     from rollbook.explain.run import UnknownQuery, named_query, run_named_query
 
-    try:
-        params = load_params(params_file)
-    except ParamsError as exc:
-        _fail(str(exc))
+    params = load_params(params_file)
     try:
         named_query(params, query_name)
     except UnknownQuery as exc:

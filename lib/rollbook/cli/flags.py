@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 def _with_store(command: Callable) -> Callable:
     """Add --params, open the primary it names and call `command(store, ...)`.
 
-    Bad input (params, flag name or value) exits 2, a database error exits 1,
-    each with one message."""
+    Bad input (params, flag name or value) exits 2 (`rollbook.errors`), a database error
+    exits 1, each with one message."""
 
     @click.option(
         "--params",
@@ -35,7 +35,7 @@ def _with_store(command: Callable) -> Callable:
     def wrapper(params_file: str, **kwargs) -> None:
         import psycopg
 
-        from rollbook.config import ParamsError, SecretError, load_params
+        from rollbook.config import load_params
         from rollbook.db.session import session
         from rollbook.flags.store import FlagStore
 
@@ -43,9 +43,6 @@ def _with_store(command: Callable) -> Callable:
             params = load_params(params_file)
             with session(params.primary, params.safety, purpose="flags") as conn:
                 command(FlagStore(conn), **kwargs)
-        except (ParamsError, SecretError, FlagError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
         except psycopg.Error as exc:
             click.echo(f"error: database: {str(exc).strip()}", err=True)
             sys.exit(1)

@@ -24,24 +24,19 @@ def run_rollout(params_file: Path, apply: bool, output_dir: Path | None) -> int:
     """Run the rollout, printing each archived run; the exit code of the failing run (0)."""
     from rollbook.archive.layout import default_output_dir
     from rollbook.phases.rollout import ROLLOUT_RUNBOOKS, rollout
-    from rollbook.runner import EXIT_BAD_INPUT, BadInput
 
     mode = "APPLY" if apply else "DRY RUN"
     click.echo(
         f"rollout ({mode}): {' → '.join(n.removesuffix('.ipynb') for n in ROLLOUT_RUNBOOKS)}"
     )
-    try:
-        reports = rollout(
-            params_file,
-            apply=apply,
-            output_dir=output_dir or default_output_dir(),
-            on_start=lambda name: click.echo(f"running {name} ...", err=True),
-            on_report=print_report,
-            progress=sys.stderr.isatty(),
-        )
-    except BadInput as exc:
-        click.echo(f"error: {exc}", err=True)
-        return EXIT_BAD_INPUT
+    reports = rollout(
+        params_file,
+        apply=apply,
+        output_dir=output_dir or default_output_dir(),
+        on_start=lambda name: click.echo(f"running {name} ...", err=True),
+        on_report=print_report,
+        progress=sys.stderr.isatty(),
+    )
     failed = next((r for r in reports if r.exit_code), None)
     if failed is None:
         click.echo(f"rollout complete: {len(reports)} runbooks passed")

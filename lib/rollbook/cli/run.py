@@ -42,15 +42,11 @@ def run_command(
     started), 3 the kernel died, 4 another run of this step holds the lock.
     """
     from rollbook.archive.layout import default_output_dir
-    from rollbook.runner import EXIT_BAD_INPUT, BadInput, prepare, run
+    from rollbook.runner import prepare, run
 
-    try:
-        request = prepare(
-            notebook, params_file, list(overrides), apply, output_dir or default_output_dir()
-        )
-    except BadInput as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+    request = prepare(
+        notebook, params_file, list(overrides), apply, output_dir or default_output_dir()
+    )
     click.echo(_mode_line(apply, request.params.environment))
     report = run(request, progress=sys.stderr.isatty())
     click.echo(f"{report.outcome.value.upper()} (exit code {report.exit_code}): {report.reason}")

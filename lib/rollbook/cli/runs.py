@@ -52,13 +52,9 @@ def runs_group(ctx, since, runbook, outcome, as_json, output_dir) -> None:
 @_OUTPUT_DIR
 def show(run_id: str, output_dir: Path | None) -> None:
     """The outcome, verdict table and files of RUN_ID (full id, prefix or short id)."""
-    from rollbook.archive.runs import RunNotFound, load_run
+    from rollbook.archive.runs import load_run
 
-    try:
-        archived = load_run(run_id, output_dir)
-    except RunNotFound as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    archived = load_run(run_id, output_dir)
     m = archived.manifest
     click.echo(f"{m['outcome'].upper()} (exit code {m['exit_code']}): {m['reason']}")
     click.echo(

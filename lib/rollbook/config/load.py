@@ -9,9 +9,10 @@ import yaml
 from pydantic import ValidationError
 
 from rollbook.config.model import Params
+from rollbook.errors import InputError
 
 
-class ParamsError(ValueError):
+class ParamsError(InputError, ValueError):
     """Bad params: one message naming the file and every field that is wrong."""
 
 

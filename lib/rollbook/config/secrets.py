@@ -7,10 +7,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from rollbook.errors import InputError
+
 REDACTED = "***"
 
 
-class SecretError(RuntimeError):
+class SecretError(InputError, RuntimeError):
     """A secret reference that cannot be resolved (names the reference, never a value)."""
 
 

@@ -11,6 +11,7 @@ import hashlib
 import psycopg
 
 from rollbook.config.endpoints import PostgresEndpoint
+from rollbook.errors import Busy
 
 _HOLDER_QUERY = """
 SELECT a.pid, a.application_name, a.backend_start, a.client_addr::text, a.usename
@@ -22,7 +23,7 @@ WHERE l.locktype = 'advisory' AND l.granted
 """
 
 
-class LockBusy(RuntimeError):
+class LockBusy(Busy, RuntimeError):
     """Another session holds the lock of this runbook on this target."""
 
 

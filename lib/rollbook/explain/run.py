@@ -18,11 +18,12 @@ import psycopg
 from psycopg import sql
 
 from rollbook.config.model import Params
+from rollbook.errors import InputError
 from rollbook.explain.params import NamedQuery
 from rollbook.explain.parse import Plan, parse_plan
 
 
-class UnknownQuery(KeyError):
+class UnknownQuery(InputError, KeyError):
     """A query name that the params file does not define."""
 
     def __str__(self) -> str:

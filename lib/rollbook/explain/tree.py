@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from rollbook.errors import InputError
+
 # Buffer counters as PostgreSQL names them; totals over all loops, children included.
 BUFFER_KEYS = {
     "shared_hit_blocks": "Shared Hit Blocks",
@@ -54,7 +56,7 @@ NODE_KINDS = frozenset(
 )  # fmt: skip
 
 
-class PlanError(ValueError):
+class PlanError(InputError, ValueError):
     """The input is not an EXPLAIN (FORMAT JSON) plan."""
 
 

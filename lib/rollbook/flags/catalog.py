@@ -6,11 +6,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from rollbook.errors import InputError
+
 ENDPOINTS = ("history", "send", "conversations")
 READ_ENDPOINTS = ("history", "conversations")
 
 
-class FlagError(ValueError):
+class FlagError(InputError, ValueError):
     """An unknown flag name or a value out of range (the message names which)."""
 
 

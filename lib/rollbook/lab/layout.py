@@ -11,6 +11,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rollbook.errors import RollbookError
+
 # Below the kernel's ephemeral range (32768-60999): a listener there can collide with the
 # source port of some outgoing loopback connection.
 DEFAULT_PORT_BASE = 25400
@@ -34,7 +36,7 @@ PORT_OFFSETS = {
 }
 
 
-class LabNotFound(RuntimeError):
+class LabNotFound(RollbookError, RuntimeError):
     """The lab directory has not been set up by `rollbook lab up`."""
 
 

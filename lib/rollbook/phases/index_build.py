@@ -18,6 +18,7 @@ import psycopg
 from rollbook.config import Params
 from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import session
+from rollbook.errors import RollbookError
 
 PROGRESS_SQL = """
 SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total,
@@ -92,7 +93,7 @@ class Blocker:
         )
 
 
-class IndexBuildBlocked(RuntimeError):
+class IndexBuildBlocked(RollbookError, RuntimeError):
     """`lock_timeout` expired; the message names the blocking sessions and their queries."""
 
 

@@ -20,6 +20,7 @@ from psycopg import sql
 from rollbook.config import Params
 from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import session
+from rollbook.errors import RollbookError
 from rollbook.explain.analysis import Analysis, analyse
 from rollbook.explain.assertions import check_assertions
 from rollbook.explain.diff import PlanDiff, diff
@@ -43,7 +44,7 @@ ACTIONS = {"missing": "build", "valid": "skip", "invalid": "drop + rebuild"}
 LATENCY_CONCEPT = "history_latency_p95_seconds"
 
 
-class PreconditionsFailed(RuntimeError):
+class PreconditionsFailed(RollbookError, RuntimeError):
     """A precondition of the phase did not pass: nothing was built."""
 
 

@@ -110,14 +110,20 @@ def flag_values(params: Params, flags: tuple[str, ...]) -> pd.DataFrame:
         return pd.DataFrame([{"flag": f, "value": store.get(f)} for f in flags])
 
 
-def run_ramps(params: Params, flags: tuple[str, ...], *, progress=None) -> Ramps:
+def run_ramps(
+    params: Params, flags: tuple[str, ...], *, run_id: str | None = None, progress=None
+) -> Ramps:
     """Ramp each flag in order (dry run unless `safety.apply`); stop at the first ramp that
-    is not promoted: its controller has already rolled it back (or paused it)."""
+    is not promoted: its controller has already rolled it back (or paused it). Flag changes
+    are audited under `run_id`, the archived run of the runbook."""
     ramps = Ramps(flags)
     with session(params.primary, params.safety, purpose="ramp") as conn:
         FlagStore(conn).ensure_schema()
         for flag in flags:
-            result = controller_for(params, flag, conn, progress=progress).run()
+            controller = controller_for(
+                params, flag, conn, archive_run_id=run_id, progress=progress
+            )
+            result = controller.run()
             ramps.results.append(result)
             if result.outcome not in (Outcome.PROMOTED, Outcome.DRY_RUN):
                 break

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rollbook.archive import default_output_dir, list_runs, load_run
+from rollbook.archive import default_output_dir
 from rollbook.archive.layout import RUN_DIR_ENV
 from rollbook.config import Params
 from rollbook.db import session
@@ -25,6 +25,7 @@ from rollbook.phases.preflight import Section
 from rollbook.phases.ramps import Observed
 from rollbook.phases.replica_wait import wait_for_replay
 from rollbook.phases.staleness import probe_seconds
+from rollbook.phases.validation import latest_baseline
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient, PrometheusError
 from rollbook.prom.slo import summarise
@@ -33,7 +34,6 @@ from rollbook.verdict import Check, compare, expect
 
 FLAGS = ("replica.history", "replica.conversations")
 LOAD_CONCEPT = "primary_tuples_read_per_second"
-PREFLIGHT = "00_preflight"
 SERIES = [
     "read_routing_share",
     "replica_lag_seconds",
@@ -149,21 +149,12 @@ def archive_root() -> Path:
     return Path(run_dir).parent if run_dir else default_output_dir()
 
 
-def preflight_baseline(output_dir: Path | None = None) -> tuple[str | None, dict]:
-    """The latest passed preflight's baseline snapshot: (run id, {concept: value})."""
-    runs = list_runs(output_dir or archive_root(), runbook=PREFLIGHT, outcome="passed")
-    for run_id in runs["run_id"]:
-        baseline = load_run(run_id, output_dir or archive_root()).results.get("data", {})
-        if baseline.get("baseline"):
-            return run_id, baseline["baseline"]
-    return None, {}
-
-
 def primary_load(
     params: Params, window: Window, *, max_ratio: float = 1.0, output_dir: Path | None = None
 ) -> tuple[pd.DataFrame, Check]:
-    """Primary tuples read per second over `window` against the preflight's baseline."""
-    run_id, baseline = preflight_baseline(output_dir)
+    """Primary tuples read per second over `window` against the baseline of the newest
+    passed preflight of the same environment."""
+    run_id, baseline = latest_baseline(params.environment, output_dir or archive_root())
     before = baseline.get(LOAD_CONCEPT)
     try:
         after = summarise(PromClient.from_params(params), concept(LOAD_CONCEPT), window)

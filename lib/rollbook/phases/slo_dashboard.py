@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from rollbook.config import Params
+from rollbook.errors import InputError
 from rollbook.prom import charts
 from rollbook.prom.catalog import Concept, concept
 from rollbook.prom.client import PromClient, label_columns
@@ -35,7 +36,7 @@ def _display(value: object) -> None:
     display(value)
 
 
-class UnknownPanel(KeyError):
+class UnknownPanel(InputError, KeyError):
     """A panel title the dashboard does not have."""
 
     def __str__(self) -> str:

@@ -13,11 +13,12 @@ from typing import Any
 
 import psycopg
 
+from rollbook.errors import RollbookError
 from rollbook.explain.parse import Plan
 from rollbook.explain.run import explain
 
 
-class HypopgMissing(RuntimeError):
+class HypopgMissing(RollbookError, RuntimeError):
     """The target database has no hypopg extension."""
 
 

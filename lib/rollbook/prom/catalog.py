@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from rollbook.errors import InputError
 from rollbook.prom.window import promql_duration
 
 PRIMARY = 'job="postgres_primary"'
@@ -28,7 +29,7 @@ PERCENTILES = (50, 95, 99)
 SUMMARIES = ("rate", "max", "min", "avg")
 
 
-class UnknownConcept(KeyError):
+class UnknownConcept(InputError, KeyError):
     """A concept name the catalog does not define."""
 
     def __str__(self) -> str:

@@ -23,6 +23,7 @@ import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
+from rollbook.errors import RollbookError
 from rollbook.prom.window import Window, as_window, parse_duration
 
 # Prometheus refuses a range query with more than 11,000 points per series.
@@ -33,7 +34,7 @@ _NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21
 _HTTP_ERROR = re.compile(r"HTTP Status Code (\d+) \((.*)\)$", re.DOTALL)
 
 
-class PrometheusError(RuntimeError):
+class PrometheusError(RollbookError, RuntimeError):
     """Prometheus could not answer a query."""
 
 

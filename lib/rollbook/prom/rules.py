@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from rollbook.errors import InputError
 from rollbook.prom.catalog import Concept, concept
 from rollbook.prom.params import DEFAULT_SLOS
 from rollbook.prom.slo import slo_score_promql
@@ -208,7 +209,7 @@ RECORDING_RULES: dict[str, str] = {
 SLO_SCORE_RECORD = "service:chat_slo:score_rate1m"
 
 
-class UnknownAlert(KeyError):
+class UnknownAlert(InputError, KeyError):
     """An alert name the rules do not define."""
 
     def __str__(self) -> str:

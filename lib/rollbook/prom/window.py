@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from rollbook.duration import parse_duration
+from rollbook.errors import InputError
 
 _LAST = re.compile(r"^\s*last\s+(.+?)\s*$", re.IGNORECASE)
 
 
-class WindowError(ValueError):
+class WindowError(InputError, ValueError):
     """A time window that cannot be understood (a bad duration is a `DurationError`)."""
 
 

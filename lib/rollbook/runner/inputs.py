@@ -10,6 +10,7 @@ import nbformat
 
 from rollbook.archive.html import SECRET_NAME
 from rollbook.config import Params, ParamsError, load_params
+from rollbook.errors import InputError
 
 # Parameters every runbook declares; the runner sets them from --params / --apply.
 RUNNER_PARAMETERS = ("params_file", "apply")
@@ -17,7 +18,7 @@ _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
 
-class BadInput(ValueError):
+class BadInput(InputError, ValueError):
     """Input rejected before any kernel starts (exit code 2)."""
 
 

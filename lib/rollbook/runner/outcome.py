@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rollbook.errors import InputError, error_class
 from rollbook.verdict import Check, failure_reason, passes, tally
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ EXIT_CODES = {
     Outcome.KERNEL_DIED: 3,
     Outcome.BUSY: 4,
 }
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = InputError.exit_code
 _COLOURS = {Outcome.PASSED: "#d4edda", Outcome.FAILED: "#f8d7da", Outcome.BUSY: "#fff3cd"}
 
 
@@ -43,6 +44,14 @@ def _failed_cell(nb: nbformat.NotebookNode) -> str:
             first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
             return f"cell {number} ({first_line[:60]!r})"
     return "a cell"
+
+
+def _raised(execution: Execution) -> Outcome | None:
+    """The outcome the class of the error a cell raised stands for (None: not rollbook's)."""
+    import rollbook.db.locks  # noqa: F401  (its LockBusy, raised by runbook.start, is known)
+
+    cls = error_class(execution.error_name)
+    return None if cls is None else Outcome(cls.outcome)
 
 
 def decide(execution: Execution, results: dict[str, Any], notebook: Path) -> tuple[Outcome, str]:
@@ -58,9 +67,10 @@ def decide(execution: Execution, results: dict[str, Any], notebook: Path) -> tup
         )
     if execution.stopped:
         return Outcome.ERROR, f"execution stopped: {execution.stopped}"
-    if execution.error_name == "VerdictFailed" or results.get("verdict") == "failed":
+    raised = _raised(execution)
+    if raised is Outcome.FAILED or results.get("verdict") == "failed":
         return Outcome.FAILED, failure_reason(checks)
-    if execution.error_name == "LockBusy":
+    if raised is Outcome.BUSY:
         return Outcome.BUSY, execution.cell_error or "lock busy"
     if execution.cell_error:
         return Outcome.ERROR, f"{_failed_cell(nb)} raised {execution.cell_error}"

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from rollbook.errors import RollbookError
 from rollbook.flags import ENDPOINTS, SELECT_FLAGS
 from rollbook.lab.layout import APP_USER, DATABASE, LabLayout
 from rollbook.lab.workload.breaker import ReplicaBreaker
@@ -45,7 +46,7 @@ SELECT conversation_id, array_agg(user_id ORDER BY user_id) FROM conversation_me
 WHERE conversation_id = ANY(%s) GROUP BY conversation_id"""
 
 
-class InjectedFault(RuntimeError):
+class InjectedFault(RollbookError, RuntimeError):
     """A canary request failed on purpose (flag fault.<endpoint>.error_percent)."""
 
 
