@@ -13,6 +13,7 @@ from _wait import steady
 from psycopg import sql
 from test_lab import flag_in_effect, metric_sum
 
+from rollbook.canary.result import Outcome
 from rollbook.db import session
 from rollbook.flags import FlagStore
 from rollbook.phases import indexes
@@ -49,7 +50,7 @@ def dry_run_phase(notebook: str, params, out: Path, ramps: int, unchanged=lambda
     done, results = run_phase(notebook, out)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (flag_state(params), unchanged()) == before
-    assert [r["outcome"] for r in results["data"]["ramps"]["ramps"]] == ["dry run"] * ramps
+    assert [r["outcome"] for r in results["data"]["ramps"]["ramps"]] == [Outcome.DRY_RUN] * ramps
     return results
 
 
