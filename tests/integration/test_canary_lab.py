@@ -174,14 +174,16 @@ def test_latency_fault_rolls_back_on_the_judge_or_the_slo(
     canary_params, quiet, primary, no_send_lost
 ):
     quiet("cache.history", 0)
-    injector = Injector(lambda: quiet("fault.history.latency_ms", FAULT_LATENCY_SECONDS * 1000))
+    # Injected in the first step: a 3 s request is observed when it ends, so the fault shows
+    # after that step's gate, in the second step (whose warm-up is judged by the SLO only).
+    injector = Injector(
+        lambda: quiet("fault.history.latency_ms", FAULT_LATENCY_SECONDS * 1000), at_step=STEPS[0]
+    )
     _, result = ramp(
         canary_params, "cache.history", primary, injector, ["canary_worse", "latency_slo"]
     )
     assert result.trigger in ("canary_worse", "latency_slo"), result.reason
     keys = {"canary_worse": ["p_value", "effect"], "latency_slo": ["canary_p95_seconds"]}
-    # A 3 s request is observed when it ends, 3 s after it started: meanwhile the step can
-    # be promoted, and the next step's warm-up is not judged.
     late = FAULT_LATENCY_SECONDS + canary_params.canary.warmup
     assert_rolled_back(result, injector, result.trigger, 0, primary, keys[result.trigger], late)
     no_send_lost()

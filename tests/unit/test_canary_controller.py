@@ -228,11 +228,12 @@ def test_latency_over_the_slo_needs_consecutive_checks():
     )
     source.fault_from = clock.now() + 20
     result = controller.run()
-    checks = result.timeline().query("kind == 'check'")
+    # the checks of a step's warm-up count too: only canary_worse waits for it
+    checks = result.timeline().query("kind in ('warmup', 'check')")
     after_fault = checks[checks["elapsed_s"] >= 20]
     assert after_fault["status"].tolist() == ["ok", "ok", "fired"]
     breaches = [e.results[0].observed["consecutive_breaches"] for e in result.events
-                if e.kind == "check" and e.at >= source.fault_from]  # fmt: skip
+                if e.kind in ("warmup", "check") and e.at >= source.fault_from]  # fmt: skip
     assert breaches == [1, 2, 3] and result.trigger == "latency_slo"
 
 
@@ -336,3 +337,16 @@ def test_a_late_clock_never_judges_a_sliver_of_a_window_after_the_warmup():
     assert result.outcome is Outcome.PROMOTED
     judged = source.windows[1:]
     assert min(judged) >= SETTINGS.check_interval
+
+
+def test_errors_in_a_steps_warmup_roll_back_at_once():
+    """The warm-up spares the latency comparison only: errors from the step's first second
+    are caught at its first check, not after the warm-up (issue 12, cold start)."""
+    controller, flags, source, clock = make(fault="errors", triggers=("error_rate",))
+    started = clock.now()
+    source.fault_from = started  # the canary fails from its first request
+    result = controller.run()
+    assert result.outcome is Outcome.ROLLED_BACK and result.trigger == "error_rate"
+    assert result.rolled_back_at - started <= SETTINGS.check_interval  # not after the warm-up
+    fired = [e for e in result.events if e.status == "fired"][0]
+    assert fired.kind == "warmup" and "canary_worse not judged" in fired.detail

@@ -188,8 +188,9 @@ class RampController:
 
     def _hold(self) -> tuple[str, list[TriggerResult]]:
         """Check until the step is judged: ("promote" | "rollback" | "pause", fired).
-        Unless `judge_warmup`, no window reaches back into the warm-up, and the first check
-        waits until a `check_interval` has passed after it."""
+        Unless `judge_warmup`, no canary_worse window reaches back into the warm-up, and its
+        first check waits until a `check_interval` has passed after it. The warm-up spares
+        only that comparison (cold caches and buffers): the other triggers guard it too."""
         s = self.settings
         started = self.clock.now()
         breaches = 0
@@ -198,7 +199,16 @@ class RampController:
             elapsed = self.clock.now() - started
             judged = elapsed - s.warmup
             if judged < (0 if s.judge_warmup else s.check_interval):
-                self._event("warmup", detail=f"{elapsed:.0f} of {s.warmup:g} s, not judged")
+                note = f"{elapsed:.0f} of {s.warmup:g} s, canary_worse not judged"
+                guards = [n for n in self.triggers.names if n != "canary_worse"]
+                if not guards:
+                    self._event("warmup", detail=note)
+                    continue
+                seen = self._evaluate(min(s.check_window, elapsed), guards)
+                results, breaches = self._count_latency_breaches(seen, breaches)
+                self._record("warmup", results, f"{note}: ")
+                if fired := [r for r in results if r.fired]:
+                    return "rollback", fired
                 continue
             window = s.check_window if s.judge_warmup else min(s.check_window, judged)
             seen = self._evaluate(window)
@@ -271,7 +281,7 @@ class RampController:
             self.clock.sleep(s.check_interval)
             since = self.clock.now() - result.rolled_back_at
             restored = self.flags.get(ramp.flag) == result.previous_value
-            recovery = self._evaluate(s.check_window, names=names)
+            recovery = self._evaluate(s.check_window, names, recovery=True)
             steady = since >= s.check_window  # the whole window lies after the rollback
             passed = restored and steady and all(r.signal is Signal.OK for r in recovery)
             self._record("verify", recovery, prefix="" if steady else "window not clear yet: ")
@@ -317,14 +327,18 @@ class RampController:
             self._event("check", Signal.NO_DATA.value, f"metrics unavailable: {exc}")
             return None
 
-    def _evaluate(self, window: float, names: list[str] | None = None) -> list[TriggerResult]:
+    def _evaluate(
+        self, window: float, names: list[str] | None = None, *, recovery: bool = False
+    ) -> list[TriggerResult]:
+        """The triggers (`names`, else all) on canary traffic, or on all traffic for a
+        `recovery` check."""
         snap = self._snapshot(window)
         chosen = names if names is not None else list(self.ramp.triggers)
         if snap is None:
             return [TriggerResult(n, Signal.NO_DATA, {"metrics": "unavailable"}) for n in chosen]
-        if names is None:
-            return self.triggers.evaluate(snap)
-        return self.triggers.recovery(snap, names)
+        if recovery:
+            return self.triggers.recovery(snap, chosen)
+        return self.triggers.evaluate(snap, chosen)
 
     def _begin(self, step_index: int, status: str) -> None:
         r = self.result

@@ -151,7 +151,7 @@ class RampResult:
             x=frame["time"], y=frame["flag_value"], mode="lines", line_shape="hv", name=self.flag
         )
         colours = {"ok": "#2ca02c", "fired": "#d62728", "no data": "#ff7f0e"}
-        judged = frame[frame["kind"].isin(["check", "gate", "verify"])]
+        judged = frame[frame["kind"].isin(["warmup", "check", "gate", "verify"])]
         for status, rows in judged.groupby("status"):
             fig.add_scatter(
                 x=rows["time"],

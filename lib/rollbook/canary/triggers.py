@@ -71,10 +71,10 @@ class TriggerSet:
     cache_ramp: bool = False
     judge_alpha: float | None = None
 
-    def evaluate(self, snap: Snapshot) -> list[TriggerResult]:
-        """Every trigger on canary traffic (latency_slo reports a breach, the controller
-        counts consecutive ones)."""
-        return [getattr(self, f"_{name}")(snap, "canary") for name in self.names]
+    def evaluate(self, snap: Snapshot, names: list[str] | None = None) -> list[TriggerResult]:
+        """Every trigger (or those `names`) on canary traffic (latency_slo reports a breach,
+        the controller counts consecutive ones)."""
+        return [getattr(self, f"_{name}")(snap, "canary") for name in names or self.names]
 
     def recovery(self, snap: Snapshot, names: list[str]) -> list[TriggerResult]:
         """After a rollback: the same signals on all traffic; FIRED means not recovered."""
