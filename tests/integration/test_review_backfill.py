@@ -172,7 +172,7 @@ def test_both_notebooks_judge_the_objectives_alike(notebooks):
 
 def test_incident_review_and_slo_dashboard_show_the_same_numbers(review, hour):
     board = SloDashboard(review.params, review.requested, output_dir=review.output_dir)
-    assert (board.window, board.review.step, board.review.rate_range) == (
+    assert (board.window, board.step, board.rate_range) == (
         review.window,
         review.step,
         review.rate_range,

@@ -11,23 +11,20 @@ the same number for the same concept. Everything is read-only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from rollbook.config import Params
 from rollbook.errors import InputError
 from rollbook.prom import charts
 from rollbook.prom.catalog import Concept, concept
-from rollbook.prom.client import PromClient, label_columns
+from rollbook.prom.client import label_columns
 from rollbook.prom.dashboard import GRAFANA_RANGE, SLO_SCORE, Panel, panels
 from rollbook.prom.events import markers
 from rollbook.prom.rules import find_alert
 from rollbook.prom.slo import slo_score_promql
-from rollbook.prom.window import Window
 from rollbook.review import WindowReview
-from rollbook.verdict import Check
 
 
 def _display(value: object) -> None:
@@ -61,28 +58,20 @@ def find_panel(title: str) -> Panel:
     raise UnknownPanel(f"no dashboard panel {title!r}; panels: {titles}")
 
 
-class SloDashboard:
-    """The dashboard over one window of one environment."""
+class SloDashboard(WindowReview):
+    """The dashboard over one window of one environment: the window review (one window,
+    step, rate range and SLO judgement with the incident review) shown panel by panel."""
 
-    def __init__(
-        self,
-        params: Params,
-        window: str | Window,
-        *,
-        client: PromClient | None = None,
-        output_dir: Path | None = None,
-    ) -> None:
-        self.review = WindowReview(params, window, client=client, output_dir=output_dir)
-        self.client = self.review.client
-        self.window = self.review.window
-        self.slos = self.review.slos
-        self.overrides = self.review.overrides
-        self.events = self.review.events()
+    @cached_property
+    def rollout_events(self) -> pd.DataFrame:
+        """Run starts and ends and flag changes in the window, marked on every chart."""
+        return self.events()
 
     def overview(self) -> pd.DataFrame:
         """What this report covers: the window (shortened to the stored data), step, SLOs."""
-        table = self.review.overview().drop(index="context shown")
-        return pd.concat([table, pd.DataFrame({"": [len(self.events)]}, index=["rollout events"])])
+        table = super().overview().drop(index="context shown")
+        events = pd.DataFrame({"": [len(self.rollout_events)]}, index=["rollout events"])
+        return pd.concat([table, events])
 
     def measures(self, panel: Panel) -> list[Concept]:
         """The panel's concepts (params overrides applied); the SLO score uses the params SLOs."""
@@ -95,12 +84,9 @@ class SloDashboard:
                                  unit, "slo"))  # fmt: skip
         return found
 
-    def series(self, measure: Concept) -> pd.DataFrame:
-        """The concept over the window at the review's step (full data, not downsampled)."""
-        return self.review.series(measure)
-
     def figure(self, measure: Concept, frame: pd.DataFrame) -> go.Figure:
-        return charts.timeseries(frame, measure, slos=self.slos, events=markers(self.events))
+        events = markers(self.rollout_events)
+        return charts.timeseries(frame, measure, slos=self.slos, events=events)
 
     def summary_table(self, panel: Panel) -> pd.DataFrame:
         """Each series of a table panel summarised over the window, one column per concept."""
@@ -132,10 +118,6 @@ class SloDashboard:
             figure.show()
         if view.table is not None:
             _display(view.table)
-
-    def alerts(self) -> pd.DataFrame:
-        """Every alert pending or firing during the window: when it was first and last seen."""
-        return self.review.alerts()
 
     def alert_context(self, name: str) -> tuple[pd.DataFrame, go.Figure]:
         """The alert's definition and its concept over the window with the alert threshold."""
@@ -171,8 +153,3 @@ class SloDashboard:
         definition, figure = self.alert_context(name)
         _display(definition)
         figure.show()
-
-    def slo_checks(self) -> list[Check]:
-        """The params' SLOs over the whole window (exact queries, never chart data) and at
-        every moment of it (each breach with its start and end)."""
-        return self.review.slo_checks()
