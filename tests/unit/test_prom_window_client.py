@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rollbook.duration import DurationError
+from rollbook.duration import DurationError, parse_duration
 from rollbook.prom.client import PROMETHEUS_MAX_POINTS, _http_error, choose_step, plan_chunks, tidy
-from rollbook.prom.window import Window, WindowError, around_run, as_window, parse_duration
+from rollbook.prom.window import Window, WindowError, around_run, as_window
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from rollbook.config.base import Strict
-from rollbook.prom.window import parse_duration
+from rollbook.duration import parse_duration
 
 TriggerName = Literal["latency_slo", "error_rate", "canary_worse", "pool_saturation", "replica_lag"]
 TRIGGER_NAMES: tuple[str, ...] = TriggerName.__args__

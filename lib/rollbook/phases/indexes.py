@@ -20,6 +20,7 @@ from psycopg import sql
 from rollbook.config import Params
 from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import session
+from rollbook.duration import parse_duration
 from rollbook.errors import RollbookError
 from rollbook.explain.analysis import Analysis, analyse
 from rollbook.explain.assertions import check_assertions
@@ -35,7 +36,7 @@ from rollbook.prom.catalog import concept
 from rollbook.prom.charts import timeseries
 from rollbook.prom.client import PromClient, PrometheusError
 from rollbook.prom.slo import Comparison, compare_windows, comparison_check
-from rollbook.prom.window import Window, parse_duration
+from rollbook.prom.window import Window
 from rollbook.verdict import Check, checks_frame, expect, failing, failure_summary
 
 # The chat queries the indexes are for (defined in params `queries`).

@@ -23,8 +23,9 @@ import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
+from rollbook.duration import parse_duration
 from rollbook.errors import RollbookError
-from rollbook.prom.window import Window, as_window, parse_duration
+from rollbook.prom.window import Window, as_window
 
 # Prometheus refuses a range query with more than 11,000 points per series.
 PROMETHEUS_MAX_POINTS = 11_000
