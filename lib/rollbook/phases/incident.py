@@ -26,7 +26,6 @@ from rollbook.phases.plan_archive import latest_plans, shape_checks
 from rollbook.prom.catalog import UnknownConcept, concept
 from rollbook.prom.charts import chart_title, downsample_minmax
 from rollbook.prom.client import label_columns
-from rollbook.prom.rules import find_alert
 from rollbook.prom.window import Window, as_window
 from rollbook.review import WindowReview
 from rollbook.review.charts import in_context, shade
@@ -207,24 +206,6 @@ def timeline(review: WindowReview, frames: dict, alert_table, run_table, flags) 
         margin={"t": 80},
     )
     return fig
-
-
-def alert_definition(name: str) -> pd.DataFrame:
-    """The project's rule for an alert: what it watches and when it fires."""
-    alert = find_alert(name)
-    rule = alert.rule()
-    return pd.DataFrame(
-        {
-            "": [
-                alert.severity,
-                alert.summary,
-                alert.concept,
-                f"{alert.op} {alert.threshold:g} for {alert.for_}",
-                rule["expr"],
-            ]
-        },
-        index=["severity", "summary", "concept", "fires when", "expr"],
-    )
 
 
 def plans_vs_archived(params: Params, output_dir: Path | None = None):

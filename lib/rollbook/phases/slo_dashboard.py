@@ -122,20 +122,8 @@ class SloDashboard(WindowReview):
     def alert_context(self, name: str) -> tuple[pd.DataFrame, go.Figure]:
         """The alert's definition and its concept over the window with the alert threshold."""
         alert = find_alert(name)
-        measure = concept(alert.concept, self.overrides)
-        rule = alert.rule()
-        definition = pd.DataFrame(
-            {
-                "alert": alert.name,
-                "severity": alert.severity,
-                "summary": alert.summary,
-                "concept": alert.concept,
-                "fires when": f"{alert.op} {alert.threshold:g} {measure.unit} for {alert.for_}",
-                "expr": rule["expr"],
-                "runbook": alert.runbook_url,
-            },
-            index=[0],
-        ).T.rename(columns={0: ""})
+        measure = self.measure(alert.concept)
+        definition = self.alert_definition(name)
         figure = self.figure(measure, self.series(measure))
         figure.add_hline(
             y=alert.threshold,

@@ -20,6 +20,7 @@ from rollbook.prom.catalog import Concept, concept
 from rollbook.prom.client import PromClient
 from rollbook.prom.events import flag_change_events, run_events
 from rollbook.prom.params import Slo
+from rollbook.prom.rules import find_alert
 from rollbook.prom.slo import check_slo, with_data
 from rollbook.prom.window import Window, as_window, promql_duration
 from rollbook.review import sources
@@ -69,6 +70,21 @@ class WindowReview:
     def measure(self, name: str) -> Concept:
         """A catalog concept with the params' query override applied."""
         return concept(name, self.overrides)
+
+    def alert_definition(self, name: str) -> pd.DataFrame:
+        """The project's rule for an alert: what it watches, when it fires, its runbook."""
+        alert = find_alert(name)
+        unit = self.measure(alert.concept).unit
+        rows = {
+            "alert": alert.name,
+            "severity": alert.severity,
+            "summary": alert.summary,
+            "concept": alert.concept,
+            "fires when": f"{alert.op} {alert.threshold:g} {unit} for {alert.for_}",
+            "expr": alert.rule()["expr"],
+            "runbook": alert.runbook_url,
+        }
+        return pd.DataFrame({"": list(rows.values())}, index=list(rows))
 
     def series(self, measure: Concept | str, *, context: bool = False) -> pd.DataFrame:
         """The concept over the window (or the window with its context) at the review's
