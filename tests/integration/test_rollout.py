@@ -94,3 +94,7 @@ def test_flag_audit_rows_join_the_archived_run_that_ramped_them(rollout, lab_par
         shown = rollbook("runs", "show", run_id, "--output-dir", str(rollout.output_dir))
         assert shown.returncode == 0 and f"run {run_id}: {runbook} on" in shown.stdout
     assert set(ramped["run_id"]) == {run_dir.name for _, run_dir in phases}
+    # Phase 3's cache warm-up (raised, then restored) is audited under Phase 3's run too
+    warm_up = audit[audit["changed_by"] == cache.WARM_UP_BY]
+    phase3_run = rollout.run_dirs[RUNBOOKS.index("03_phase3_redis_cache")].name
+    assert not warm_up.empty and set(warm_up["run_id"]) == {phase3_run}

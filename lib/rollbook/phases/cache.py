@@ -121,10 +121,12 @@ def memory(params: Params) -> dict:
 
 
 @contextmanager
-def warmed_up(params: Params, percent: float) -> Iterator[dict[str, float]]:
+def warmed_up(
+    params: Params, percent: float, run_id: str | None = None
+) -> Iterator[dict[str, float]]:
     """With `apply`: the cache flags raised to `percent` (never lowered) for the block, then
-    set back to what they were, audited; yields the flags raised and their old values.
-    A dry run changes nothing."""
+    set back to what they were, audited under `run_id` (the archived run); yields the flags
+    raised and their old values. A dry run changes nothing."""
     if not params.safety.apply:
         yield {}
         return
@@ -134,11 +136,11 @@ def warmed_up(params: Params, percent: float) -> Iterator[dict[str, float]]:
         raised = {f: v for f in FLAGS if (v := store.get(f)) < percent}
         try:
             for flag in raised:
-                store.set(flag, percent, by=WARM_UP_BY)
+                store.set(flag, percent, run_id=run_id, by=WARM_UP_BY)
             yield raised
         finally:
             for flag, value in raised.items():
-                store.set(flag, value, by=WARM_UP_BY)
+                store.set(flag, value, run_id=run_id, by=WARM_UP_BY)
 
 
 def _wait_for_entries(client: redis.Redis, wanted: int, timeout_seconds: float) -> None:
@@ -180,13 +182,15 @@ def consistency(
     sample_size: int = 20,
     warm_up_percent: float = WARM_UP_PERCENT,
     warm_up_seconds: float = 30.0,
+    run_id: str | None = None,
 ) -> Consistency:
     """What the *service* cached against the database. With `apply` the cache flags are
     raised to `warm_up_percent` until `sample_size` entries are cached (at most
     `warm_up_seconds`), sampled while warm and set back; a dry run samples what is cached.
-    Nothing of the service's compared is no data."""
+    Nothing of the service's compared is no data. The warm-up's flag changes are audited
+    under `run_id`, the archived run's."""
     client = redis_client(params)
-    with warmed_up(params, warm_up_percent) as raised:
+    with warmed_up(params, warm_up_percent, run_id) as raised:
         _wait_for_entries(client, sample_size, warm_up_seconds if params.safety.apply else 0)
         found = correctness.sample_and_compare(params, sample_size)
     check = found.check(CONSISTENCY_CHECK, required=params.safety.apply)
