@@ -55,7 +55,9 @@ def test_each_phase_checks_what_it_is_for(rollout):
     assert judged(consistent, "== 0") and consistent["observed"] == 0
     assert re.match(r"[1-9]\d* compared", consistent["detail"])  # the service's entries
     invalidated = phase3["a send invalidates the conversation's cached pages"]
-    assert judged(invalidated, "<= 5") and invalidated["detail"].startswith("worst of 5 sends")
+    # up to 5 sends seen within the probe's timeout, none of which left the page in place
+    assert judged(invalidated, "<= 5")
+    assert re.match(r"worst of [1-5] sends .*; 0 left", invalidated["detail"])
     assert results["03_phase3_redis_cache"]["data"]["redis_after"]["keys"] > 0
     phase4 = checks_by_name(results["04_phase4_replica_routing"])
     stale = phase4["replica reads see a primary write within the breaker threshold"]
