@@ -124,3 +124,27 @@ def test_scaling_a_histogram_moves_its_quantiles_by_the_factor():
     slower = buckets.scaled(1.5)
     assert slower.total == pytest.approx(buckets.total, abs=len(buckets.bounds))
     assert slower.quantile(0.5) == pytest.approx(1.5 * buckets.quantile(0.5), rel=0.05)
+
+
+def test_a_slower_median_with_a_faster_tail_is_a_trade_off_not_a_regression():
+    """A cache canary: every miss pays a round trip (median 5 -> 7 ms), hits cut the tail
+    (p95 19 -> 10 ms). Judged on the median alone it is WORSE; with the tail it passes and
+    says by how much the tail moved."""
+    rng = np.random.default_rng(3)
+    canary = fine(rng.lognormal(np.log(0.007), 0.2, 400))
+    baseline = fine(rng.lognormal(np.log(0.005), 0.8, 400))
+    settings = CanaryWorse(min_samples=20, min_slowdown=0.0005, min_slowdown_ratio=0.15)
+    median_only = judge(canary, baseline, settings.model_copy(update={"tail_quantile": None}))
+    assert median_only.judgement is Judgement.WORSE and median_only.tail_change is None
+    with_tail = judge(canary, baseline, settings)
+    assert with_tail.judgement is Judgement.PASS
+    assert with_tail.slowdown > 0.0015 and with_tail.tail_change < -0.005
+    assert with_tail.observed["tail_change_seconds"] == with_tail.tail_change
+
+
+def test_a_slowdown_that_moves_the_tail_too_is_still_worse():
+    canary, baseline = fine(latencies(400, 0.0075, 4)), fine(latencies(400, 0.005, 5))
+    result = judge(
+        canary, baseline, CanaryWorse(min_samples=20, min_slowdown=0.0005, min_slowdown_ratio=0.15)
+    )
+    assert result.judgement is Judgement.WORSE and result.tail_change > 0

@@ -89,6 +89,15 @@ class CanaryWorse(Strict):
         description="floor on the median slowdown relative to the baseline's median "
         "(0.25: at least 25 % slower), so one floor serves fast and slow endpoints",
     )
+    tail_quantile: float | None = Field(
+        default=0.95,
+        gt=0.5,
+        lt=1,
+        description="a canary whose median is slower but whose tail at this quantile is faster "
+        "than the baseline's, by the same floors, is a trade-off, not a regression (a cache "
+        "whose misses add a round trip and whose hits cut the tail): the judge reports it and "
+        "passes; null judges the median alone",
+    )
 
 
 class PoolSaturation(Strict):
