@@ -126,6 +126,16 @@ def test_explorer_loads_a_plan_from_a_path_or_pasted_json():
         plan_explorer.load_plan("/nonexistent/plan.json")
 
 
+def test_explorer_reads_a_pasted_text_plan_as_the_same_plan_as_its_json():
+    """A TEXT-format plan pasted into `plan_json` is a plan, not a file name."""
+    cases = Path(__file__).parent.parent / "fixtures" / "plans" / "cases"
+    text = (cases / "hash_join_empty_inner.text.plan").read_text()
+    pasted = plan_explorer.load_plan(text)
+    saved = plan_explorer.load_plan(str(cases / "hash_join_empty_inner.json"))
+    assert pasted.name == "pasted plan"
+    assert [n.node_type for n in pasted.nodes] == [n.node_type for n in saved.nodes]
+
+
 def test_explorer_query_from_name_sql_or_nothing():
     text, binds, name = plan_explorer.query_text(
         PARAMS, "history_first_page", sql_params='{"c": 2}'

@@ -33,13 +33,16 @@ NODE_TABLE_COLUMNS = [
 
 
 def load_plan(source: str | Path, name: str = "") -> Plan:
-    """A saved plan: a path to EXPLAIN (FORMAT JSON) output, or that JSON pasted as text."""
+    """A saved plan: a path to EXPLAIN output, or the plan pasted as text (JSON or TEXT
+    format, framed by psql or not). One line without a plan node's "(" is a path."""
     text = str(source).strip()
-    if text.startswith(("[", "{")):
-        return parse_plan(json.loads(text), name=name or "pasted plan")
+    if "\n" in text or text.startswith(("[", "{")) or "(" in text:
+        return parse_plan(text, name=name or "pasted plan")
     path = Path(text).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"plan file not found: {path} (give a path or the JSON itself)")
+        raise FileNotFoundError(
+            f"plan file not found: {path} (give a path, or paste the plan itself)"
+        )
     return parse_plan(path, name=name or path.stem)
 
 
