@@ -106,12 +106,13 @@ def tally(checks: list[Check]) -> str:
         return NO_CHECKS
     counts: dict[tuple[bool, Status], int] = {}
     for c in checks:
-        counts[(c.required, c.status)] = counts.get((c.required, c.status), 0) + 1
+        key = (c.required or c.status is Status.PASS, c.status)  # a pass is a pass
+        counts[key] = counts.get(key, 0) + 1
     parts = []
     for required in (True, False):
         for status, word in _TALLY_WORDS.items():
             if count := counts.get((required, status)):
-                optional = "" if required or status is Status.PASS else " (not required)"
+                optional = "" if required else " (not required)"
                 parts.append(f"{count} {word}{optional}")
     return ", ".join(parts)
 

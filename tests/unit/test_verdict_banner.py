@@ -46,6 +46,11 @@ def test_tally_counts_no_data_as_no_data():
     assert tally([]) == "no checks"
 
 
+def test_tally_counts_every_pass_once_required_or_not():
+    checks = [compare("p95", 0.2, "<", 0.3), compare("info", 1, "<", 2, required=False)]
+    assert tally(checks) == "2 passed"  # not "1 passed, 1 passed"
+
+
 def test_zero_checks_is_a_failed_verdict(rb):
     with pytest.raises(VerdictFailed, match="no checks"):
         rb.verdict()
