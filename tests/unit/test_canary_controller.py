@@ -350,3 +350,36 @@ def test_errors_in_a_steps_warmup_roll_back_at_once():
     assert result.rolled_back_at - started <= SETTINGS.check_interval  # not after the warm-up
     fired = [e for e in result.events if e.status == "fired"][0]
     assert fired.kind == "warmup" and "canary_worse not judged" in fired.detail
+
+
+@pytest.mark.parametrize(
+    "full_step_judge, outcome", [("absolute", Outcome.PROMOTED), ("reference", Outcome.ROLLED_BACK)]
+)
+def test_at_100_percent_canary_worse_needs_its_live_baseline_unless_told_otherwise(
+    full_step_judge, outcome
+):
+    """A slowdown that shows only at 100 % (the whole endpoint slower than minutes ago: the
+    machine's drift as much as the flag) is compared with the pre-ramp reference only when
+    `full_step_judge` says so; by default the absolute triggers decide that step."""
+    settings = SETTINGS.model_copy(
+        update={"steps": [50.0, 100.0], "full_step_judge": full_step_judge}
+    )
+    controller, _, _, _ = make(
+        settings=settings, fault="slow", fault_from=0, healthy_up_to=50.0,
+        triggers=("error_rate", "canary_worse"),
+    )  # fmt: skip
+    result = controller.run()
+    assert result.outcome is outcome
+    full_step = [e for e in result.events if e.flag_value == 100 and e.kind in ("check", "gate")]
+    judged = {r.name for e in full_step for r in e.results}
+    assert judged == (
+        {"error_rate"} if full_step_judge == "absolute" else {"error_rate", "canary_worse"}
+    )
+    step_event = next(e for e in result.events if e.kind == "step" and e.flag_value == 100)
+    assert ("canary_worse not judged at 100 %" in step_event.detail) is (
+        full_step_judge == "absolute"
+    )
+    half_step = {
+        r.name for e in result.events if e.flag_value == 50 and e.kind == "check" for r in e.results
+    }
+    assert "canary_worse" in half_step  # judged against live traffic before

@@ -98,6 +98,7 @@ class RampController:
         self.changed_by = changed_by
         self.triggers: TriggerSet | None = None
         self.result: RampResult | None = None
+        self.step_triggers: list[str] = list(ramp.triggers)
 
     # ---- the ramp --------------------------------------------------------------------------
     def run(self) -> RampResult:
@@ -140,7 +141,12 @@ class RampController:
             self.flags.set(ramp.flag, value, run_id=self.audit_run_id, by=self.changed_by)
             self.states.update(self.run_id, "running", step_index=index)
             result.step_value = value
-            self._event("step", detail=f"{ramp.flag} set to {value:g} %; {self._warmup_rule()}")
+            self.step_triggers = self._judged_at(index)
+            self._event(
+                "step",
+                detail=f"{ramp.flag} set to {value:g} %; {self._warmup_rule()}"
+                + self._judged_note(),
+            )
             decision, fired = self._hold()
             if decision == "rollback":
                 return self._rollback(fired[0].name, fired)
@@ -159,12 +165,13 @@ class RampController:
         """Dry run: the steps and when each would be judged; no flag is touched."""
         result, s = self.result, self.settings
         at = result.started_at
-        for value in self.ramp.steps:
+        for index, value in enumerate(self.ramp.steps):
             result.step_value = value
+            self.step_triggers = self._judged_at(index)
             self._event(
                 "plan",
                 detail=f"set {self.ramp.flag} to {value:g} %, hold {s.hold:g} s with checks "
-                f"every {s.check_interval:g} s ({', '.join(self.ramp.triggers)}); "
+                f"every {s.check_interval:g} s ({', '.join(self.step_triggers)}); "
                 + self._warmup_rule(),
                 at=at,
             )
@@ -173,6 +180,23 @@ class RampController:
         result.outcome = Outcome.DRY_RUN
         result.reason = "dry run: no flag changed"
         return result
+
+    def _judged_at(self, index: int) -> list[str]:
+        """The triggers of step `index`: at 100 % after earlier steps, with `full_step_judge`
+        absolute, canary_worse has no live baseline left and sits the step out."""
+        names = list(self.ramp.triggers)
+        full = self.ramp.steps[index] >= 100 and index > 0
+        if full and self.settings.full_step_judge == "absolute" and len(names) > 1:
+            return [n for n in names if n != "canary_worse"]
+        return names
+
+    def _judged_note(self) -> str:
+        if "canary_worse" in self.ramp.triggers and "canary_worse" not in self.step_triggers:
+            return (
+                "; canary_worse not judged at 100 % (no live baseline left; it judged the "
+                "earlier steps): " + ", ".join(self.step_triggers) + " decide"
+            )
+        return ""
 
     def _warmup_rule(self) -> str:
         s = self.settings
@@ -200,7 +224,7 @@ class RampController:
             judged = elapsed - s.warmup
             if judged < (0 if s.judge_warmup else s.check_interval):
                 note = f"{elapsed:.0f} of {s.warmup:g} s, canary_worse not judged"
-                guards = [n for n in self.triggers.names if n != "canary_worse"]
+                guards = [n for n in self.step_triggers if n != "canary_worse"]
                 if not guards:
                     self._event("warmup", detail=note)
                     continue
@@ -211,7 +235,7 @@ class RampController:
                     return "rollback", fired
                 continue
             window = s.check_window if s.judge_warmup else min(s.check_window, judged)
-            seen = self._evaluate(window)
+            seen = self._evaluate(window, self.step_triggers)
             results, breaches = self._count_latency_breaches(seen, breaches)
             self._record("check", results, prefix=f"{window:.0f} s window: ")
             if fired := [r for r in results if r.fired]:
@@ -220,7 +244,7 @@ class RampController:
                 continue
             step = elapsed if s.judge_warmup else judged
             # While the step fits in the check's window, the check has judged all of it.
-            gate = seen if step <= window else self._evaluate(step)
+            gate = seen if step <= window else self._evaluate(step, self.step_triggers)
             gate = [self._hold_latency_breach(r, breaches) for r in gate]
             self._record("gate", gate, prefix=f"step over {step:.0f} s: ")
             if fired := [r for r in gate if r.fired]:

@@ -148,7 +148,17 @@ class CanaryParams(Strict):
     )
     check_window: Seconds = Field(default=60.0, description="metrics window of one check")
     reference_window: Seconds = Field(
-        default=300.0, description="pre-ramp latency reference (judge at 100 %, verification)"
+        default=300.0,
+        description="pre-ramp latency reference (rollback verification; the 100 % step with "
+        "`full_step_judge: reference`)",
+    )
+    full_step_judge: Literal["absolute", "reference"] = Field(
+        default="absolute",
+        description="at 100 % no request is left to be a live baseline: `absolute` leaves "
+        "that step to the triggers with fixed limits (SLO, errors, lag, pool), canary_worse "
+        "having judged every earlier step against live traffic; `reference` compares it with "
+        "the pre-ramp reference, which any drift since (load, other work on the machine) "
+        "confounds. A ramp whose only step is 100 % always uses the reference",
     )
     max_extend: Seconds = Field(
         default=300.0, description="extra time a step may wait for a conclusive judgement"
