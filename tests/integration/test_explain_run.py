@@ -60,7 +60,7 @@ def count_messages(conn) -> int:
 def test_explain_analyze_of_an_insert_leaves_no_rows(params):
     with session(params.primary, params.safety, purpose="explain") as conn:
         before = count_messages(conn)
-        plan = run_named_query(conn, params, "send_messages", analyze=True)
+        plan = run_named_query(conn, params.queries, "send_messages", analyze=True)
         assert count_messages(conn) == before
     assert plan.root.label == "Insert on messages"
     assert plan.execution_ms is not None and plan.root.loops == 1
@@ -78,7 +78,7 @@ def test_rolled_back_inside_a_caller_transaction_too(params):
 
 def test_plain_explain_plans_without_running(params):
     with session(params.primary, params.safety, read_only=True) as conn:
-        plan = run_named_query(conn, params, "history_first_page", analyze=False)
+        plan = run_named_query(conn, params.queries, "history_first_page", analyze=False)
         write = explain(conn, INSERT, {"n": 10}, analyze=False)  # allowed read-only: not run
     assert not plan.analyzed and not write.analyzed
     checks = check_assertions(plan, [PlanAssertion(uses_index="messages_conversation_keyset_idx")])

@@ -161,7 +161,7 @@ def run_command(
 
     params = load_params(params_file)
     try:
-        named_query(params, query_name)
+        named_query(params.queries, query_name)
     except UnknownQuery as exc:
         _fail(f"{params_file}: {exc}")
     endpoint = params.primary if target == "primary" else params.replica
@@ -169,7 +169,7 @@ def run_command(
         _fail(f"{params_file}: no {target} endpoint defined")
     try:
         with session(endpoint, params.safety, purpose="explain", read_only=not analyze) as conn:
-            plan = run_named_query(conn, params, query_name, analyze=analyze)
+            plan = run_named_query(conn, params.queries, query_name, analyze=analyze)
     except (SecretError, psycopg.Error) as exc:
         _fail(f"{target}: {exc}")
     if save:

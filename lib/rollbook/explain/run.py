@@ -17,7 +17,6 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from rollbook.config.model import Params
 from rollbook.errors import InputError
 from rollbook.explain.params import NamedQuery
 from rollbook.explain.parse import Plan, parse_plan
@@ -78,22 +77,23 @@ def explain(
     return parse_plan(document, name=name)
 
 
-def named_query(params: Params, name: str) -> NamedQuery:
-    """The query `name` from `params.queries`, or UnknownQuery listing the known names."""
-    if name not in params.queries:
-        known = ", ".join(sorted(params.queries)) or "none defined"
+def named_query(queries: Mapping[str, NamedQuery], name: str) -> NamedQuery:
+    """The query `name` from the params' `queries:` section, or UnknownQuery listing the
+    known names."""
+    if name not in queries:
+        known = ", ".join(sorted(queries)) or "none defined"
         raise UnknownQuery(f"no query named {name!r} in params.queries (known: {known})")
-    return params.queries[name]
+    return queries[name]
 
 
 def run_named_query(
     conn: psycopg.Connection,
-    params: Params,
+    queries: Mapping[str, NamedQuery],
     name: str,
     *,
     analyze: bool = True,
     settings: Mapping[str, str] | None = None,
 ) -> Plan:
-    """EXPLAIN the query `name` from `params.queries` with its bind parameters."""
-    named = named_query(params, name)
+    """EXPLAIN the query `name` of the params' `queries:` section with its bind parameters."""
+    named = named_query(queries, name)
     return explain(conn, named.sql, named.params, analyze=analyze, settings=settings, name=name)

@@ -85,8 +85,8 @@ def walk_pages(conn: psycopg.Connection, params: Params, max_rows: int) -> Walk:
     """Page through the conversation of the first-page query (one REPEATABLE READ snapshot)."""
     v = params.validation
     first, following = (
-        named_query(params, v.pagination_query_first),
-        named_query(params, v.pagination_query_next),
+        named_query(params.queries, v.pagination_query_first),
+        named_query(params.queries, v.pagination_query_next),
     )
     conversation = first.params["conversation_id"]
     walked: list[int] = []

@@ -106,7 +106,7 @@ def explain_queries(
         endpoint(params, target), params.safety, purpose=f"phase1:explain-{target}", read_only=True
     ) as conn:
         return {
-            name: analyse(run_named_query(conn, params, name), params.explain.thresholds)
+            name: analyse(run_named_query(conn, params.queries, name), params.explain.thresholds)
             for name in names
         }
 
@@ -119,7 +119,7 @@ def what_if_plans(
     plans = {}
     with session(params.primary, params.safety, purpose="phase1:what-if", read_only=True) as conn:
         for name in names:
-            query = named_query(params, name)
+            query = named_query(params.queries, name)
             plan, _ = what_if(conn, statements, query.sql, query.params, name=name)
             plans[name] = analyse(plan, params.explain.thresholds)
     return plans

@@ -62,7 +62,7 @@ def query_text(
         return sql, dict(sql_params or {}), query_name or "ad-hoc query"
     if not query_name:
         raise ValueError("give query_name (a query of params.queries), sql, or plan_json")
-    named = named_query(params, query_name)
+    named = named_query(params.queries, query_name)
     return named.sql, {**named.params, **(sql_params or {})}, query_name
 
 

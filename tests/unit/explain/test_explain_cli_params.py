@@ -81,7 +81,7 @@ def test_params_sections():
     assert params.explain.thresholds.hot_node_share == 0.5  # documented default
     assert [a.kind for a in params.explain.assertions["q"]] == ["no_node", "max_execution_ms"]
     with pytest.raises(UnknownQuery, match="known: q"):
-        run_named_query(None, params, "other")
+        run_named_query(None, params.queries, "other")
 
 
 @pytest.mark.parametrize(
