@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import psycopg
 
@@ -11,13 +11,12 @@ from rollbook.canary.metrics import PromMetricSource
 from rollbook.canary.params import CanaryParams
 from rollbook.canary.progress import RampProgress
 from rollbook.canary.state import RampStates
+from rollbook.config.endpoints import PostgresEndpoint, PrometheusEndpoint, Safety
 from rollbook.db.locks import target_of
 from rollbook.errors import InputError
 from rollbook.flags import FlagError, FlagStore, known_flag
 from rollbook.prom.client import PromClient
-
-if TYPE_CHECKING:  # the params model imports this package
-    from rollbook.config import Params
+from rollbook.prom.params import MonitoringParams
 
 ROLLOUT_FAMILIES = ("pgbouncer", "cache", "replica")
 
@@ -26,13 +25,28 @@ class RampError(InputError, ValueError):
     """A ramp that cannot be built (the message names what is wrong)."""
 
 
-def latency_slo_seconds(params: Params, endpoint: str) -> float:
+class RampParams(Protocol):
+    """The params sections a ramp reads (the params model has them)."""
+
+    @property
+    def canary(self) -> CanaryParams: ...
+    @property
+    def monitoring(self) -> MonitoringParams: ...
+    @property
+    def primary(self) -> PostgresEndpoint: ...
+    @property
+    def prometheus(self) -> PrometheusEndpoint | None: ...
+    @property
+    def safety(self) -> Safety: ...
+
+
+def latency_slo_seconds(canary: CanaryParams, monitoring: MonitoringParams, endpoint: str) -> float:
     """`canary.triggers.latency_slo.p95_seconds`, else the endpoint's p95 SLO."""
-    explicit = params.canary.triggers.latency_slo.p95_seconds
+    explicit = canary.triggers.latency_slo.p95_seconds
     if explicit is not None:
         return explicit
     name = f"{endpoint}_latency_p95_seconds"
-    for slo in params.monitoring.slo:
+    for slo in monitoring.slo:
         if slo.concept == name and slo.op in ("<", "<="):
             return slo.threshold
     raise RampError(
@@ -42,7 +56,7 @@ def latency_slo_seconds(params: Params, endpoint: str) -> float:
 
 
 def ramp_for(
-    params: Params,
+    params: RampParams,
     flag: str,
     *,
     steps: list[float] | None = None,
@@ -71,14 +85,14 @@ def ramp_for(
         flag=flag,
         endpoint=endpoint,
         settings=settings,
-        slo_seconds=latency_slo_seconds(params, endpoint),
+        slo_seconds=latency_slo_seconds(params.canary, params.monitoring, endpoint),
         steps=tuple(settings.steps),
         triggers=tuple(settings.triggers_for(flag)),
     )
 
 
 def controller_for(
-    params: Params,
+    params: RampParams,
     flag: str,
     conn: psycopg.Connection,
     *,

@@ -15,7 +15,7 @@ import pandas as pd
 import psycopg
 
 from rollbook.archive import RunPaths, list_runs
-from rollbook.config import Params
+from rollbook.config.endpoints import PostgresEndpoint, Safety
 from rollbook.db import session
 from rollbook.flags import FlagStore
 from rollbook.flags.store import HISTORY_COLUMNS
@@ -79,12 +79,12 @@ def runs(window: Window, output_dir: Path | None = None, link_from: Path | None 
     return found[RUN_COLUMNS].sort_values("started_at", ignore_index=True)
 
 
-def flag_changes(params: Params, window: Window) -> pd.DataFrame:
-    """Flag changes in the window from the audit table (empty when it does not exist, or
-    with a warning when the primary cannot be reached)."""
+def flag_changes(primary: PostgresEndpoint, safety: Safety, window: Window) -> pd.DataFrame:
+    """Flag changes in the window from the primary's audit table (empty when it does not
+    exist, or with a warning when the primary cannot be reached)."""
     empty = pd.DataFrame(columns=HISTORY_COLUMNS)
     try:
-        with session(params.primary, params.safety, purpose="review", read_only=True) as conn:
+        with session(primary, safety, purpose="review", read_only=True) as conn:
             if conn.execute("SELECT to_regclass('rollbook.flag_audit')").fetchone()[0] is None:
                 return empty
             history = FlagStore(conn).history(since=window.start)

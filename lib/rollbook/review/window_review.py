@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 
-from rollbook.config import Params
+from rollbook.config.endpoints import PostgresEndpoint, PrometheusEndpoint, Safety
 from rollbook.prom.catalog import Concept, concept
 from rollbook.prom.client import PromClient
 from rollbook.prom.events import flag_change_events, run_events
-from rollbook.prom.params import Slo
+from rollbook.prom.params import MonitoringParams, Slo
 from rollbook.prom.rules import find_alert
 from rollbook.prom.slo import check_slo, with_data
 from rollbook.prom.window import Window, as_window, promql_duration
@@ -31,12 +32,25 @@ from rollbook.verdict import Check
 BREACH_COLUMNS = ["slo", "start", "end", "duration", "worst"]
 
 
+class ReviewParams(Protocol):
+    """The params sections a review reads (the params model has them)."""
+
+    @property
+    def primary(self) -> PostgresEndpoint: ...
+    @property
+    def safety(self) -> Safety: ...
+    @property
+    def prometheus(self) -> PrometheusEndpoint | None: ...
+    @property
+    def monitoring(self) -> MonitoringParams: ...
+
+
 class WindowReview:
     """A window (cut to the data Prometheus holds), its step, rate range and context."""
 
     def __init__(
         self,
-        params: Params,
+        params: ReviewParams,
         window: str | Window,
         *,
         client: PromClient | None = None,
@@ -113,7 +127,7 @@ class WindowReview:
 
     def flag_changes(self) -> pd.DataFrame:
         """Flag changes in the window (empty, with a warning, if the primary is down)."""
-        return sources.flag_changes(self.params, self.window)
+        return sources.flag_changes(self.params.primary, self.params.safety, self.window)
 
     def events(self) -> pd.DataFrame:
         """Run starts and ends and flag changes inside the window, oldest first."""
