@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from rollbook.archive.leaks import files_containing
-from rollbook.config import Params, load_params
 from rollbook.lab.stack import Lab
+from rollbook.params import Params, load_params
 from rollbook.phases.slo_dashboard import SloDashboard
 from rollbook.phases.validation import firing_alerts
 from rollbook.prom.client import PromClient

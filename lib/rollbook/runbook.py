@@ -26,7 +26,7 @@ from typing import Any
 
 from rollbook.archive.layout import RUN_DIR_ENV, RunPaths, default_output_dir, new_run_id
 from rollbook.archive.results import write_json
-from rollbook.config import Params, load_params
+from rollbook.params import Params, load_params
 from rollbook.verdict import (
     Check,
     Status,

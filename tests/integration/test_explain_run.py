@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from _explainpg import throwaway_postgres
 
-from rollbook.config.model import Params
 from rollbook.db.session import session
 from rollbook.explain.analysis import analyse
 from rollbook.explain.assertions import check_assertions
 from rollbook.explain.params import PlanAssertion
 from rollbook.explain.run import explain, run_named_query
+from rollbook.params import Params
 from rollbook.verdict import Status
 
 SCHEMA = Path(__file__).resolve().parents[2] / "lib/rollbook/lab/sql"

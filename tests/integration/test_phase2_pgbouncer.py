@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from _phases_lab import PARAMS, checks_by_name, dry_run_phase, seed_flags  # noqa: F401
 
-from rollbook.config import load_params
+from rollbook.params import load_params
 from rollbook.phases import pgbouncer
 from rollbook.verdict import Status
 

@@ -23,7 +23,7 @@ from _slow_history import SLOW_P95, SlowHour, params_yaml
 
 from rollbook import runbook
 from rollbook.archive.layout import RUN_DIR_ENV
-from rollbook.config import load_params
+from rollbook.params import load_params
 from rollbook.phases import incident
 from rollbook.phases.slo_dashboard import SloDashboard
 from rollbook.prom.catalog import concept

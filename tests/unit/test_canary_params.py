@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from rollbook.canary import RampError, ramp_for
-from rollbook.config import ParamsError, validate_params
+from rollbook.params import ParamsError, validate_params
 
 BASE = {"environment": "test", "primary": {"dbname": "chat", "user": "chat"}}
 

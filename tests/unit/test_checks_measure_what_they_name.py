@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rollbook.config import Params
+from rollbook.params import Params
 from rollbook.phases import correctness, pgbouncer, preflight
 from rollbook.prom.rules import all_alerts
 from rollbook.verdict import Status

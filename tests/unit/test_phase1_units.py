@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rollbook.config.model import Params
 from rollbook.explain.analysis import analyse
+from rollbook.params import Params
 from rollbook.phases import indexes, plan_explorer
 from rollbook.phases.index_build import Blocker, BuildProgress, WatchedRun, _blocked_message
 from rollbook.phases.migration import index_builds

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from rollbook.config.model import Params
+from rollbook.params import Params
 from rollbook.prom.catalog import ENDPOINTS, UnknownConcept, concept, concepts
 from rollbook.prom.params import DEFAULT_SLOS, MonitoringParams
 from rollbook.prom.slo import Comparison, comparison_check, slo_score_promql

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rollbook.config import validate_params
+from rollbook.params import validate_params
 from rollbook.prom.params import Slo
 from rollbook.prom.window import Window
 from rollbook.review import WindowReview

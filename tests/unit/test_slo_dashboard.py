@@ -11,7 +11,7 @@ import pytest
 from test_archive_catalog import archive_run
 
 from rollbook.archive import rebuild
-from rollbook.config import validate_params
+from rollbook.params import validate_params
 from rollbook.phases.slo_dashboard import UnknownPanel, find_panel
 from rollbook.prom.events import markers, run_events
 from rollbook.prom.rules import UnknownAlert, all_alerts, find_alert

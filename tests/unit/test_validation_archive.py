@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from rollbook.archive import rebuild
 from rollbook.explain.analysis import analyse
 from rollbook.explain.parse import parse_plan
+from rollbook.params.validation import ValidationParams
 from rollbook.phases.correctness import Walk
 from rollbook.phases.plan_archive import latest_plans, plan_documents, shape_checks
 from rollbook.phases.validation import latest_baseline
-from rollbook.phases.validation_params import ValidationParams
 
 PLANS = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
 

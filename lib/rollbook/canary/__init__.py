@@ -17,9 +17,6 @@ section without loading the judge's statistics (scipy).
 
 from typing import TYPE_CHECKING
 
-# The params model embeds this package's section; loading it first keeps the import order
-# one-way whichever module of this package is imported first.
-import rollbook.config  # noqa: F401
 from rollbook.lazy import lazy_exports
 
 if TYPE_CHECKING:

@@ -154,10 +154,11 @@ def run_command(
     """EXPLAIN a named query from a params file on the primary or the replica."""
     import psycopg
 
-    from rollbook.config import SecretError, load_params
+    from rollbook.config import SecretError
     from rollbook.db.session import session
     from rollbook.explain.analysis import analyse
     from rollbook.explain.run import UnknownQuery, named_query, run_named_query
+    from rollbook.params import load_params
 
     params = load_params(params_file)
     try:

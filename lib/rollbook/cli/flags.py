@@ -35,9 +35,9 @@ def _with_store(command: Callable) -> Callable:
     def wrapper(params_file: str, **kwargs) -> None:
         import psycopg
 
-        from rollbook.config import load_params
         from rollbook.db.session import session
         from rollbook.flags.store import FlagStore
+        from rollbook.params import load_params
 
         try:
             params = load_params(params_file)

@@ -16,7 +16,7 @@ def check(file: str) -> None:
     """Validate FILE and print it with secrets shown only as references."""
     import yaml
 
-    from rollbook.config import load_params, redacted
+    from rollbook.params import load_params, redacted
 
     params = load_params(file)
     click.echo(yaml.safe_dump(redacted(params), sort_keys=False).rstrip())

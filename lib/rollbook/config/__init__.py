@@ -1,16 +1,7 @@
-"""Params: the model, loading with lab endpoints, secret references, redaction."""
+"""What every params section is built on: strict sections, secret references, and the
+endpoint and safety sections. The bottom layer: it imports no other rollbook package but
+`rollbook.errors`; the params model that assembles the sections is `rollbook.params`."""
 
-from rollbook.config.load import ParamsError, load_params, validate_params
-from rollbook.config.model import Params
-from rollbook.config.redact import redacted
 from rollbook.config.secrets import SecretError, SecretRef
 
-__all__ = [
-    "Params",
-    "ParamsError",
-    "SecretError",
-    "SecretRef",
-    "load_params",
-    "redacted",
-    "validate_params",
-]
+__all__ = ["SecretError", "SecretRef"]

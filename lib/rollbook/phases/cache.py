@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 import redis
 
-from rollbook.config import Params
 from rollbook.db import session
 from rollbook.flags import FlagStore
 from rollbook.lab.workload.chat import history_key
+from rollbook.params import Params
 from rollbook.phases import correctness
 from rollbook.phases.preflight import Section, redis_client
 from rollbook.phases.ramps import Observed

@@ -19,7 +19,6 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from rollbook.config import Params
 from rollbook.db import session
 from rollbook.explain.run import named_query
 from rollbook.lab.workload.chat import (
@@ -29,6 +28,7 @@ from rollbook.lab.workload.chat import (
     conversations_key,
     history_key,
 )
+from rollbook.params import Params
 from rollbook.phases.preflight import Section, redis_client
 from rollbook.phases.staleness import probe_seconds
 from rollbook.verdict import Check, compare, expect

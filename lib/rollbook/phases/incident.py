@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 import psycopg
 from plotly.subplots import make_subplots
 
-from rollbook.config import Params
+from rollbook.params import Params
 from rollbook.phases import indexes, validation
 from rollbook.phases.plan_archive import latest_plans, shape_checks
 from rollbook.prom.catalog import UnknownConcept, concept

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import psycopg
 
-from rollbook.config import Params
 from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import session
 from rollbook.errors import RollbookError
+from rollbook.params import Params
 
 PROGRESS_SQL = """
 SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total,

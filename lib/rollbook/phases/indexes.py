@@ -17,7 +17,6 @@ import pandas as pd
 import plotly.graph_objects as go
 from psycopg import sql
 
-from rollbook.config import Params
 from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import session
 from rollbook.duration import parse_duration
@@ -26,6 +25,7 @@ from rollbook.explain.analysis import Analysis, analyse
 from rollbook.explain.assertions import check_assertions
 from rollbook.explain.diff import PlanDiff, diff
 from rollbook.explain.run import named_query, run_named_query
+from rollbook.params import Params
 from rollbook.phases import preflight
 from rollbook.phases.index_build import IndexBuildBlocked, index_state, run_watched
 from rollbook.phases.migration import KEYSET_MIGRATION, IndexBuild, index_builds

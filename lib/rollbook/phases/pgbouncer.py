@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rollbook.config import Params
 from rollbook.db import pgbouncer_console
+from rollbook.params import Params
 from rollbook.phases import preflight
 from rollbook.phases.indexes import Preconditions
 from rollbook.phases.preflight import Section

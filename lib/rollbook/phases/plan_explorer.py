@@ -14,13 +14,13 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from rollbook.config import Params
 from rollbook.db import session
 from rollbook.explain.analysis import Analysis
 from rollbook.explain.assertions import check_assertions
 from rollbook.explain.charts import icicle, node_bars
 from rollbook.explain.parse import Plan, parse_plan
 from rollbook.explain.run import explain, named_query
+from rollbook.params import Params
 from rollbook.phases.indexes import endpoint
 from rollbook.phases.what_if import what_if
 from rollbook.verdict import Check

@@ -11,8 +11,8 @@ import pandas as pd
 import redis
 import requests
 
-from rollbook.config import Params
 from rollbook.db import pgbouncer_console, session
+from rollbook.params import Params
 from rollbook.phases.migration import KEYSET_MIGRATION, index_builds
 from rollbook.phases.steady import steady_window
 from rollbook.prom.catalog import concept

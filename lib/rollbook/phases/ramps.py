@@ -13,9 +13,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from rollbook.canary import Outcome, RampResult, controller_for
-from rollbook.config import Params
 from rollbook.db import session
 from rollbook.flags import FlagStore
+from rollbook.params import Params
 from rollbook.prom.catalog import concept
 from rollbook.prom.charts import timeseries
 from rollbook.prom.client import PromClient, PrometheusError

@@ -16,9 +16,9 @@ import pandas as pd
 
 from rollbook.archive import default_output_dir
 from rollbook.archive.layout import RUN_DIR_ENV
-from rollbook.config import Params
 from rollbook.db import session
 from rollbook.flags import FlagStore
+from rollbook.params import Params
 from rollbook.phases import preflight
 from rollbook.phases.indexes import Preconditions
 from rollbook.phases.preflight import Section

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from rollbook.config import Params
 from rollbook.db import session
+from rollbook.params import Params
 from rollbook.verdict import Check, expect
 
 BEHIND_SQL = """

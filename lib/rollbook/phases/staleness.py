@@ -11,8 +11,8 @@ from datetime import datetime
 
 import psycopg
 
-from rollbook.config import Params
 from rollbook.db import session
+from rollbook.params import Params
 
 PROBE_TABLE = """
 CREATE SCHEMA IF NOT EXISTS rollbook;

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rollbook.config import Params
 from rollbook.db import session
 from rollbook.flags import FlagStore
+from rollbook.params import Params
 from rollbook.prom.client import PromClient
 from rollbook.prom.slo import with_data
 from rollbook.prom.window import Window, last

@@ -15,9 +15,9 @@ import pandas as pd
 
 from rollbook.archive import list_runs, load_run
 from rollbook.archive.layout import RUN_DIR_ENV, default_output_dir
-from rollbook.config import Params
 from rollbook.db import pgbouncer_console
 from rollbook.explain.analysis import Analysis
+from rollbook.params import Params
 from rollbook.phases import indexes
 from rollbook.phases.plan_archive import ArchivedPlans, shape_checks
 from rollbook.phases.preflight import Section

@@ -9,8 +9,8 @@ from typing import Any
 import nbformat
 
 from rollbook.archive.html import SECRET_NAME
-from rollbook.config import Params, ParamsError, load_params
 from rollbook.errors import InputError
+from rollbook.params import Params, ParamsError, load_params
 
 # Parameters every runbook declares; the runner sets them from --params / --apply.
 RUNNER_PARAMETERS = ("params_file", "apply")

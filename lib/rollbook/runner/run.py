@@ -12,7 +12,7 @@ from rollbook.archive.html import export_html
 from rollbook.archive.layout import RunPaths, new_run_id
 from rollbook.archive.manifest import build_manifest
 from rollbook.archive.results import read_json, write_json
-from rollbook.config import Params, redacted
+from rollbook.params import Params, redacted
 from rollbook.runner.execute import execute
 from rollbook.runner.inputs import notebook_parameters, parse_overrides, validated_params
 from rollbook.runner.outcome import EXIT_CODES, Outcome, banner_markup, decide, insert_banner

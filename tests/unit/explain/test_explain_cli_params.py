@@ -9,8 +9,8 @@ from _explain_plans import PLANS_DIR
 from click.testing import CliRunner
 
 from rollbook.cli import main
-from rollbook.config import ParamsError, validate_params
 from rollbook.explain.run import UnknownQuery, run_named_query
+from rollbook.params import ParamsError, validate_params
 
 PRIMARY = {"dbname": "chat", "user": "chat"}
 

@@ -15,7 +15,7 @@ from rollbook.config.endpoints import (
     Safety,
 )
 from rollbook.explain.params import ExplainSettings, NamedQuery
-from rollbook.phases.validation_params import ValidationParams
+from rollbook.params.validation import ValidationParams
 from rollbook.prom.params import MonitoringParams
 
 

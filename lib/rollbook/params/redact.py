@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rollbook.config.model import Params
+from rollbook.params.model import Params
 
 
 def redacted(params: Params) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from rollbook.config.model import Params
 from rollbook.errors import InputError
+from rollbook.params.model import Params
 
 
 class ParamsError(InputError, ValueError):
