@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   postgresql-15 postgresql-contrib postgresql-15-hypopg pgbouncer redis-server
   prometheus prometheus-postgres-exporter prometheus-redis-exporter
-  chromium
+  chromium firefox-esr
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 """`rollbook run` end to end on a probe notebook: exit codes, the four archive files,
-the reason on top, a dead kernel, bad input before any kernel, offline charts, no secret.
+the reason on top, a dead kernel, bad input before any kernel, offline charts (Chromium and
+Firefox ESR, and JupyterLab), no secret.
 
 A spy kernelspec (first on JUPYTER_PATH) appends a line to a file each time a kernel
 starts, which proves that bad input never starts one.
@@ -16,7 +17,12 @@ import nbformat
 import pytest
 
 from rollbook.archive.leaks import files_containing
-from rollbook.archive.offline import lab_rendered_chart_count, rendered_chart_count, rendered_dom
+from rollbook.archive.offline import (
+    BROWSERS,
+    lab_rendered_chart_count,
+    rendered_chart_count,
+    rendered_dom,
+)
 
 PROBE = Path(__file__).parents[1] / "runner_notebooks" / "probe.ipynb"
 OLD_RUN = Path(__file__).parents[1] / "fixtures" / "runs" / "20261202T093059Z-probe-fixture-2d391a"
@@ -121,14 +127,15 @@ def test_archived_notebook_keeps_each_chart_once_as_plotly_json(passed):
     assert (run_dir / "notebook.ipynb").stat().st_size < 200_000
 
 
-def test_archived_html_renders_every_chart_offline(passed):
+@pytest.mark.parametrize("browser", BROWSERS)
+def test_archived_html_renders_every_chart_offline(passed, browser):
     _, run_dir, _ = passed
     html = (run_dir / "report.html").read_text()
     assert html.count('type="application/gzip+base64"') == 1  # plotly.js once, compressed
     assert html.count("Copyright 2012-") == 0  # and nowhere in plain text
     assert "<script src=" not in html
     assert len(html) < 2_500_000
-    assert rendered_chart_count(run_dir / "report.html") == 3
+    assert rendered_chart_count(run_dir / "report.html", browser=browser) == 3
 
 
 def test_archived_notebook_draws_every_chart_in_jupyterlab(passed):
@@ -137,12 +144,13 @@ def test_archived_notebook_draws_every_chart_in_jupyterlab(passed):
     assert lab_rendered_chart_count(OLD_RUN / "notebook.ipynb") == 2  # archived before
 
 
-def test_a_browser_that_cannot_unpack_plotly_js_says_so(passed, tmp_path):
+@pytest.mark.parametrize("browser", BROWSERS)
+def test_a_browser_that_cannot_unpack_plotly_js_says_so(passed, tmp_path, browser):
     _, run_dir, _ = passed
     html = (run_dir / "report.html").read_text()
     without = "<head><script>delete window.DecompressionStream;</script>"
     (tmp_path / "old-browser.html").write_text(html.replace("<head>", without, 1))
-    dom = rendered_dom(tmp_path / "old-browser.html")
+    dom = rendered_dom(tmp_path / "old-browser.html", browser=browser)
     said = r'<div class="rollbook-chart rollbook-chart-missing"[^>]*>Chart not drawn: this browser'
     assert len(re.findall(said, dom)) == 3
     assert "js-plotly-plot" not in dom

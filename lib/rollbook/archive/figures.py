@@ -23,6 +23,8 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 FIGURE_CLASS = "rollbook-figure"
 LOADER_KEY = "rollbook_plotly_loader"
 _DEFAULT_HEIGHT_PX = 525  # plotly's own default figure height
+# A chart the loader has neither drawn (plotly marks it js-plotly-plot) nor explained yet.
+PENDING_CHART = "div.rollbook-chart:not(.js-plotly-plot):not(.rollbook-chart-missing)"
 
 _LOADER = """<script id="rollbook-plotly-js" type="application/gzip+base64">{packed}</script>
 <script>

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rollbook.archive.offline import chromium_dom
+from rollbook.archive.offline import chromium_dom, loopback_up
 
 # JupyterLab draws only the cells on screen unless windowing is off.
 _TRACKER_SETTINGS = "@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
@@ -45,8 +45,7 @@ def _wait_for(port: int, server: subprocess.Popen, deadline_s: float) -> None:
 
 def lab_dom(notebook: Path, *, budget_ms: int = 30_000, start_s: float = 120) -> str:
     """The DOM of JupyterLab showing `notebook`, after Chromium ran its scripts."""
-    if os.geteuid() == 0 and shutil.which("ip"):
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=False)
+    loopback_up()
     with tempfile.TemporaryDirectory(prefix="rollbook-lab-view-") as tmp:
         root, settings = Path(tmp) / "root", Path(tmp) / "settings"
         root.mkdir()
