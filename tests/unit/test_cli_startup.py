@@ -59,7 +59,8 @@ def test_importing_the_cli_loads_no_heavy_library():
 
 
 @pytest.mark.parametrize(
-    "group", ["lab", "params", "explain", "runs", "flags", "prom", "demo", "rollout", "fan-out"]
+    "group",
+    ["lab", "params", "explain", "runs", "flags", "prom", "demo", "rollout", "fan-out", "files"],
 )
 def test_help_of_every_command_loads_no_heavy_library(group):
     assert heavy_modules_after(["--help"], [group, "--help"]) == []

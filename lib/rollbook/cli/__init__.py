@@ -9,6 +9,7 @@ import click
 
 from rollbook.cli.demo import demo_command
 from rollbook.cli.explain import explain_group
+from rollbook.cli.files import files_command
 from rollbook.cli.flags import flags_group
 from rollbook.cli.lab import lab_group
 from rollbook.cli.params import params_group
@@ -41,6 +42,7 @@ main.add_command(lab_group)
 main.add_command(params_group)
 main.add_command(explain_group)
 main.add_command(run_command)
+main.add_command(files_command)
 main.add_command(runs_group)
 main.add_command(flags_group)
 main.add_command(prom_group)

@@ -12,9 +12,6 @@ import click
 from rollbook.cli.lab import lab_dir_option, print_status
 from rollbook.cli.rollout import run_rollout
 
-REPO = Path(__file__).resolve().parents[3]
-LAB_PARAMS = REPO / "params" / "lab.yaml"
-
 
 def _say(message: str) -> None:
     click.echo(f"demo: {message}", err=True)
@@ -26,6 +23,7 @@ def _say(message: str) -> None:
 def demo_command(lab_dir: Path | None, output_dir: Path | None) -> None:
     """Start the lab, roll out every phase on it (--apply), print where each archived run is.
     A lab a previous demo rolled out starts again from the seed state's flags."""
+    from rollbook import resources
     from rollbook.flags import FlagStore
     from rollbook.lab.stack import Lab
     from rollbook.phases.preflight import BASELINE_MIN_STEADY
@@ -48,4 +46,4 @@ def demo_command(lab_dir: Path | None, output_dir: Path | None) -> None:
         )
         time.sleep(baseline_seconds)
     _say("running the rollout (preflight, Phases 1-4) with --apply")
-    sys.exit(run_rollout(LAB_PARAMS, True, output_dir))
+    sys.exit(run_rollout(resources.lab_params(), True, output_dir))

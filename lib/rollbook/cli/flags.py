@@ -26,21 +26,22 @@ def _with_store(command: Callable) -> Callable:
     @click.option(
         "--params",
         "params_file",
-        default="params/lab.yaml",
-        show_default=True,
+        default=None,
+        show_default="params/lab.yaml",
         type=click.Path(dir_okay=False),
         help="params file naming the primary that holds the flags",
     )
     @functools.wraps(command)
-    def wrapper(params_file: str, **kwargs) -> None:
+    def wrapper(params_file: str | None, **kwargs) -> None:
         import psycopg
 
+        from rollbook import resources
         from rollbook.db.session import session
         from rollbook.flags.store import FlagStore
         from rollbook.params import load_params
 
         try:
-            params = load_params(params_file)
+            params = load_params(params_file or resources.lab_params())
             with session(params.primary, params.safety, purpose="flags") as conn:
                 command(FlagStore(conn), **kwargs)
         except psycopg.Error as exc:

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import yaml
 
+from rollbook import resources
 from rollbook.lab import process
 from rollbook.lab.layout import ADMIN_USER, APP_USER, DATABASE, LabLayout
 from rollbook.lab.postgres import PostgresInstance
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-MONITORING_DIR = REPO_ROOT / "monitoring"
-PGBOUNCER_EXPORTER = REPO_ROOT / ".venv-pgbouncer-exporter" / "bin" / "pgbouncer-exporter"
+MONITORING_DIR = resources.folder("monitoring")
 SCRAPE_INTERVAL = "2s"
 
 
@@ -179,6 +178,14 @@ def _postgres_exporter(layout: LabLayout, role: str) -> Service:
     return Service(f"postgres-exporter-{role}", port, command, layout, env)
 
 
+def pgbouncer_exporter() -> str:
+    """The PgBouncer exporter: a checkout's own virtualenv (`make`), else the one on PATH."""
+    checkout = resources.checkout()
+    if checkout is not None:
+        return str(checkout / ".venv-pgbouncer-exporter" / "bin" / "pgbouncer-exporter")
+    return shutil.which("pgbouncer-exporter") or "pgbouncer-exporter"
+
+
 def build_services(layout: LabLayout) -> list[Service]:
     """Every non-PostgreSQL service of the lab, in start order."""
     state = layout.state_dir
@@ -223,7 +230,7 @@ def build_services(layout: LabLayout) -> list[Service]:
             "pgbouncer-exporter",
             ports["pgbouncer_exporter"],
             [
-                str(PGBOUNCER_EXPORTER),
+                pgbouncer_exporter(),
                 "--config",
                 str(layout.dir / "config" / "pgbouncer-exporter.yml"),
             ],

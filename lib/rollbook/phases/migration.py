@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
-KEYSET_MIGRATION = REPO_MIGRATIONS / "02-keyset-pagination-indexes.sql"
+from rollbook import resources
+
+KEYSET_MIGRATION = resources.folder("migrations") / "02-keyset-pagination-indexes.sql"
 
 _INDEX = re.compile(
     r"CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"

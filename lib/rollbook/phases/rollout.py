@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from rollbook import resources
 from rollbook.flags import FlagStore
 from rollbook.phases import cache, pgbouncer, replica_routing
 from rollbook.runner import RunReport, prepare, run
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
+NOTEBOOKS_DIR = resources.folder("notebooks")
 ROLLOUT_RUNBOOKS = (
     "00_preflight.ipynb",
     "01_phase1_indexes.ipynb",

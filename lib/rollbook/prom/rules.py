@@ -12,13 +12,14 @@ from pathlib import Path
 
 import yaml
 
+from rollbook import resources
 from rollbook.errors import InputError
 from rollbook.prom.catalog import Concept, concept
 from rollbook.prom.params import DEFAULT_SLOS
 from rollbook.prom.slo import slo_score_promql
 
 RULE_RANGE = "1m"
-RULES_DIR = Path(__file__).resolve().parents[3] / "monitoring" / "prometheus"
+RULES_DIR = resources.folder("monitoring") / "prometheus"
 
 SLO_DASHBOARD = "notebooks/slo_dashboard.ipynb"
 EXPLAIN_EXPLORER = "notebooks/explain_explorer.ipynb"

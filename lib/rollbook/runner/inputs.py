@@ -8,6 +8,7 @@ from typing import Any
 
 import nbformat
 
+from rollbook import resources
 from rollbook.archive.html import SECRET_NAME
 from rollbook.errors import InputError
 from rollbook.params import Params, ParamsError, load_params
@@ -20,6 +21,16 @@ _FALSE = {"false", "no", "off", "0"}
 
 class BadInput(InputError, ValueError):
     """Input rejected before any kernel starts (exit code 2)."""
+
+
+def find_notebook(notebook: Path | str) -> Path:
+    """A notebook's path, or the name of a runbook rollbook ships (`00_preflight`, with or
+    without `.ipynb`; `rollbook files notebooks` is their folder) when no such file exists."""
+    path = Path(notebook)
+    if path.exists() or len(path.parts) != 1:
+        return path.absolute()
+    shipped = resources.folder("notebooks") / (path.name.removesuffix(".ipynb") + ".ipynb")
+    return shipped if shipped.is_file() else path.absolute()
 
 
 def notebook_parameters(notebook: Path) -> dict[str, Any]:

@@ -14,7 +14,12 @@ from rollbook.archive.manifest import build_manifest
 from rollbook.archive.results import read_json, write_json
 from rollbook.params import Params, redacted
 from rollbook.runner.execute import execute
-from rollbook.runner.inputs import notebook_parameters, parse_overrides, validated_params
+from rollbook.runner.inputs import (
+    find_notebook,
+    notebook_parameters,
+    parse_overrides,
+    validated_params,
+)
 from rollbook.runner.outcome import EXIT_CODES, Outcome, banner_markup, decide, insert_banner
 
 
@@ -52,7 +57,7 @@ def prepare(
     notebook: Path, params_file: Path, overrides: list[str], apply: bool, output_dir: Path
 ) -> RunRequest:
     """Validate everything before a kernel starts; raises BadInput (exit code 2)."""
-    notebook = Path(notebook).absolute()
+    notebook = find_notebook(notebook)
     declared = notebook_parameters(notebook)
     typed = parse_overrides(overrides, declared)
     params_file = Path(params_file).absolute()
