@@ -39,15 +39,16 @@ class Installed:
     def python(self) -> Path:
         return self.venv / "bin" / "python"
 
-    def run(self, *args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    def run(self, *args: str | Path, **env: str) -> subprocess.CompletedProcess:
         """A command of the virtualenv (`rollbook`, `python`) run from the work folder."""
         command = [str(self.venv / "bin" / str(args[0])), *map(str, args[1:])]
         return subprocess.run(
-            command, cwd=self.work, env=self.env, capture_output=True, text=True, timeout=timeout
-        )
+            command, cwd=self.work, env={**self.env, **env}, capture_output=True, text=True,
+            timeout=600,
+        )  # fmt: skip
 
-    def rollbook(self, *args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess:
-        return self.run("rollbook", *args, timeout=timeout)
+    def rollbook(self, *args: str | Path, **env: str) -> subprocess.CompletedProcess:
+        return self.run("rollbook", *args, **env)
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -129,17 +130,18 @@ def test_help_and_params_check_from_outside_the_checkout(installed):
     assert "is valid" in checked.stderr and "environment: production" in checked.stdout
 
 
-def _run(installed: Installed, notebook: str | Path, out: Path, *args: str) -> tuple[Path, dict]:
-    """`rollbook run` with the wheel's lab params; the run folder and its results."""
+def _run(installed: Installed, lab, notebook: str | Path, out: Path) -> tuple[Path, dict]:
+    """`rollbook run` on the test lab with the wheel's lab params; run folder and results."""
     params = Path(installed.rollbook("files", "params").stdout.strip()) / "lab.yaml"
-    done = installed.rollbook("run", notebook, "--params", params, "--output-dir", out, *args)
+    args = ["run", notebook, "--params", params, "--output-dir", out]
+    done = installed.rollbook(*args, ROLLBOOK_LAB_DIR=str(lab.layout.dir))
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     run_dir = Path(done.stdout.strip().splitlines()[-1].removeprefix("archived in "))
     return run_dir, json.loads((run_dir / "results.json").read_text())
 
 
 def test_a_shipped_runbook_runs_by_name_on_the_test_lab(installed, lab, tmp_path):
-    run_dir, results = _run(installed, "explain_explorer", tmp_path)
+    run_dir, results = _run(installed, lab, "explain_explorer", tmp_path)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert Path(manifest["notebook"]).is_relative_to(installed.venv), manifest["notebook"]
     assert results["verdict"] == "passed" and results["data"]["summary"]
@@ -147,7 +149,7 @@ def test_a_shipped_runbook_runs_by_name_on_the_test_lab(installed, lab, tmp_path
 
 def test_the_kernel_imports_the_installed_package(installed, lab, tmp_path):
     probe = shutil.copy(PROBE, installed.work)  # the kernel starts in the notebook's folder
-    _, results = _run(installed, probe, tmp_path)
+    _, results = _run(installed, lab, probe, tmp_path)
     assert results["verdict"] == "passed", results["checks"]
     assert Path(results["data"]["rollbook"]).is_relative_to(installed.venv)
     assert results["data"]["python"] == str(installed.python)
