@@ -5,8 +5,9 @@ outside the checkout `rollbook --help`, `rollbook params check` and two runbooks
 test lab run with the installed package, in the CLI and in the kernel.
 
 The virtualenv borrows this environment's dependencies through a .pth file holding a plain
-path (which does not activate the editable install of rollbook there): nothing is
-downloaded, and the only rollbook it can import is the wheel's.
+path (which does not activate the editable install of rollbook there), and their Jupyter
+data files (nbconvert's templates; not this environment's kernelspecs) through symlinks:
+nothing is downloaded, and the only rollbook it can import is the wheel's.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def installed(tmp_path_factory) -> Installed:
     code = "import sysconfig; print(sysconfig.get_path('purelib'))"
     purelib = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
     (Path(purelib.stdout.strip()) / "_dependencies.pth").write_text(sysconfig.get_path("purelib"))
+    jupyter_data = venv / "share" / "jupyter"
+    jupyter_data.mkdir(parents=True)
+    for data in (Path(sys.prefix) / "share" / "jupyter").iterdir():
+        if data.name != "kernels":
+            (jupyter_data / data.name).symlink_to(data)
     pip = [sys.executable, "-m", "pip", "--python", str(python)]
     options = ["--no-deps", "--no-index", "--disable-pip-version-check", "--quiet"]
     subprocess.run([*pip, "install", *options, str(wheel)], check=True, env=_clean_env())
