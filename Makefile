@@ -9,7 +9,7 @@ PYTHON ?= python3
 LAB_DIR ?= .lab
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup system venv kernel demo test lint lab-up lab-down lab-status jupyter clean-lab
+.PHONY: setup system venv kernel demo test lint typecheck lab-up lab-down lab-status jupyter clean-lab
 
 setup: system venv kernel
 
@@ -49,6 +49,10 @@ test: setup $(AIRFLOW_VENV)/.installed
 	$(VENV)/bin/ruff check conftest.py lib tests bench notebooks
 	$(VENV)/bin/ruff format --check conftest.py lib tests bench notebooks
 	$(VENV)/bin/pytest -ra
+
+# mypy over lib/ as configured in pyproject.toml; its cache (.mypy_cache/) makes reruns fast.
+typecheck: venv
+	$(VENV)/bin/mypy
 
 lint: venv
 	$(VENV)/bin/ruff check --fix conftest.py lib tests bench notebooks
