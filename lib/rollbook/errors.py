@@ -46,7 +46,7 @@ class Busy(RollbookError):
 
 
 def _subclasses(cls: type[RollbookError]) -> list[type[RollbookError]]:
-    found = []
+    found: list[type[RollbookError]] = []
     for sub in cls.__subclasses__():
         found += [sub, *_subclasses(sub)]
     return found

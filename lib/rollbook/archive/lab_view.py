@@ -27,10 +27,11 @@ _TRACKER_SETTINGS = "@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+    return port
 
 
-def _wait_for(port: int, server: subprocess.Popen, deadline_s: float) -> None:
+def _wait_for(port: int, server: subprocess.Popen[bytes], deadline_s: float) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if server.poll() is not None:

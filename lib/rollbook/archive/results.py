@@ -23,6 +23,7 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 def read_json(path: Path) -> dict[str, Any] | None:
     """The JSON object in `path`, or None when the file does not exist."""
     try:
-        return json.loads(Path(path).read_text())
+        payload: dict[str, Any] = json.loads(Path(path).read_text())
     except FileNotFoundError:
         return None
+    return payload

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
@@ -30,7 +30,7 @@ from rollbook.config.base import Strict
 from rollbook.duration import parse_duration
 
 TriggerName = Literal["latency_slo", "error_rate", "canary_worse", "pool_saturation", "replica_lag"]
-TRIGGER_NAMES: tuple[str, ...] = TriggerName.__args__
+TRIGGER_NAMES: tuple[str, ...] = get_args(TriggerName)
 
 
 def _seconds(value: Any) -> Any:

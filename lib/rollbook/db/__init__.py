@@ -1,5 +1,5 @@
 """Guarded PostgreSQL and PgBouncer sessions."""
 
-from rollbook.db.session import conninfo, pgbouncer_console, session
+from rollbook.db.session import conninfo, one_row, pgbouncer_console, scalar, session
 
-__all__ = ["conninfo", "pgbouncer_console", "session"]
+__all__ = ["conninfo", "one_row", "pgbouncer_console", "scalar", "session"]

@@ -11,6 +11,7 @@ import hashlib
 import psycopg
 
 from rollbook.config.endpoints import PostgresEndpoint
+from rollbook.db.session import scalar
 from rollbook.errors import Busy
 
 _HOLDER_QUERY = """
@@ -55,7 +56,7 @@ def _holder(conn: psycopg.Connection, key: int) -> str:
 def try_lock(conn: psycopg.Connection, runbook: str, target: str) -> int:
     """Take the lock on `conn` or raise LockBusy naming the holder at once; returns the key."""
     key = lock_key(runbook, target)
-    got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+    got = scalar(conn, "SELECT pg_try_advisory_lock(%s)", (key,))
     if not got:
         raise LockBusy(
             f"runbook {runbook} is already running against {target}; "

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.abc import Params, QueryNoTemplate
+from psycopg.rows import TupleRow
 
 from rollbook.config.endpoints import PgBouncerEndpoint, PostgresEndpoint, Safety
 
 
-def conninfo(endpoint: PostgresEndpoint, application_name: str) -> dict:
+def conninfo(endpoint: PostgresEndpoint, application_name: str) -> dict[str, Any]:
     """libpq keyword arguments for an endpoint; the password is resolved here, in-process."""
-    kwargs: dict = {
+    kwargs: dict[str, Any] = {
         "host": endpoint.host,
         "port": endpoint.port,
         "dbname": endpoint.dbname,
@@ -67,7 +70,7 @@ def session(
 @contextmanager
 def pgbouncer_console(endpoint: PgBouncerEndpoint) -> Iterator[psycopg.Connection]:
     """The PgBouncer admin console (autocommit, simple query protocol)."""
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "host": endpoint.host,
         "port": endpoint.port,
         "dbname": "pgbouncer",
@@ -81,3 +84,20 @@ def pgbouncer_console(endpoint: PgBouncerEndpoint) -> Iterator[psycopg.Connectio
         yield conn
     finally:
         conn.close()
+
+
+def one_row(
+    conn: psycopg.Connection[TupleRow], query: QueryNoTemplate, params: Params | None = None
+) -> TupleRow:
+    """The row of a query that always returns one (`SHOW ...`, `SELECT f()`)."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from {query!r}")
+    return row
+
+
+def scalar(
+    conn: psycopg.Connection[TupleRow], query: QueryNoTemplate, params: Params | None = None
+) -> Any:
+    """The first column of `one_row(conn, query, params)`."""
+    return one_row(conn, query, params)[0]

@@ -61,7 +61,7 @@ def _inclusive(node: Node) -> float:
     return float(node.raw["Actual Total Time"]) * loops / node.processes
 
 
-def _references(node: Node, pattern: re.Pattern) -> bool:
+def _references(node: Node, pattern: re.Pattern[str]) -> bool:
     for key, value in node.raw.items():
         if key in ("Plans", "Subplan Name"):
             continue
@@ -72,7 +72,7 @@ def _references(node: Node, pattern: re.Pattern) -> bool:
     return False
 
 
-def _param_pattern(subplan_name: str) -> re.Pattern:
+def _param_pattern(subplan_name: str) -> re.Pattern[str]:
     returns = _RETURNS.search(subplan_name)
     if returns:  # PostgreSQL <= 16: "InitPlan 1 (returns $0,$1)"
         params = re.findall(r"\$(\d+)", returns.group(1))

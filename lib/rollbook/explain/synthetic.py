@@ -6,8 +6,10 @@ that exclusive times add up to the root's time.
 
 from __future__ import annotations
 
+from typing import Any
 
-def _scan(table: int, ms: float) -> dict:
+
+def _scan(table: int, ms: float) -> dict[str, Any]:
     return {
         "Node Type": "Index Scan",
         "Parent Relationship": "Inner",
@@ -29,9 +31,9 @@ def _scan(table: int, ms: float) -> dict:
     }
 
 
-def _join_chain(first_table: int, joins: int) -> tuple[dict, float]:
+def _join_chain(first_table: int, joins: int) -> tuple[dict[str, Any], float]:
     """A left-deep chain of `joins` Nested Loops (2 * joins + 1 nodes) and its total time."""
-    node: dict = _scan(first_table, 0.01) | {"Node Type": "Seq Scan"}
+    node: dict[str, Any] = _scan(first_table, 0.01) | {"Node Type": "Seq Scan"}
     node.pop("Index Name")
     total = 0.01
     for table in range(first_table + 1, first_table + joins + 1):
@@ -53,7 +55,7 @@ def _join_chain(first_table: int, joins: int) -> tuple[dict, float]:
     return node | {"Parent Relationship": "Member"}, round(total, 3)
 
 
-def synthetic_document(node_count: int, joins_per_branch: int = 10) -> list[dict]:
+def synthetic_document(node_count: int, joins_per_branch: int = 10) -> list[dict[str, Any]]:
     """EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output with about `node_count` nodes:
     an Append of UNION ALL branches, each a chain of `joins_per_branch` joins."""
     per_branch = 2 * joins_per_branch + 1

@@ -129,6 +129,14 @@ def _io_timings(value: str) -> dict[str, float]:
     return found
 
 
+def _kilobytes(value: str) -> int:
+    """`25kB` -> 25."""
+    size = _SIZE.search(value)
+    if size is None:
+        raise PlanError(f"no size in kB: {value[:60]}")
+    return int(size[1])
+
+
 def _details(parts: list[str], node_type: str) -> dict[str, Any]:
     """One detail line split at its double spaces: `Sort Method: quicksort  Memory: 25kB`."""
     found: dict[str, Any] = {}
@@ -138,7 +146,7 @@ def _details(parts: list[str], node_type: str) -> dict[str, Any]:
         if key == "Sort Method":
             found["Sort Method"] = value
         elif key in ("Memory", "Disk") and "Sort Method" in found:
-            found.update({"Sort Space Used": int(size[1]), "Sort Space Type": key})
+            found.update({"Sort Space Used": _kilobytes(value), "Sort Space Type": key})
         elif key == "Batches":
             batches, _, original = value.partition(" (originally ")
             name = "Hash Batches" if node_type == "Hash" else "HashAgg Batches"
@@ -166,7 +174,7 @@ def _sort_groups(parts: list[str]) -> dict[str, Any]:
         elif key.startswith(("Average", "Peak")):
             average_or_peak, space = key.split()
             used = group.setdefault(f"Sort Space {space}", {})
-            used[f"{average_or_peak} Sort Space Used"] = int(_SIZE.search(value)[1])
+            used[f"{average_or_peak} Sort Space Used"] = _kilobytes(value)
     return group
 
 
@@ -213,7 +221,7 @@ def _property(node: dict[str, Any], key: str, value: str) -> None:
         node[key] = value
 
 
-def _actuals(match: re.Match) -> dict[str, Any]:
+def _actuals(match: re.Match[str]) -> dict[str, Any]:
     if match["never"]:
         return {"Actual Rows": 0, "Actual Loops": 0}
     if match["loops"] is None:
@@ -225,7 +233,7 @@ def _actuals(match: re.Match) -> dict[str, Any]:
     return found
 
 
-def _node(match: re.Match) -> dict[str, Any]:
+def _node(match: re.Match[str]) -> dict[str, Any]:
     node = _label_fields(match["label"])
     if match["startup"] is not None:
         node.update(

@@ -51,7 +51,8 @@ class FlagStore:
 
     def stored(self) -> dict[str, tuple]:
         """Stored flags: name -> (value, updated_at, updated_by); none before the schema exists."""
-        if self.conn.execute("SELECT to_regclass('rollbook.flags')").fetchone()[0] is None:
+        table = self.conn.execute("SELECT to_regclass('rollbook.flags')").fetchone()
+        if table is None or table[0] is None:
             return {}
         rows = self.conn.execute(
             "SELECT name, value, updated_at, updated_by FROM rollbook.flags"

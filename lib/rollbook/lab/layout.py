@@ -62,6 +62,13 @@ class LabLayout:
             self.ports = {name: self.port_base + off for name, off in PORT_OFFSETS.items()}
 
     @property
+    def state_path(self) -> Path:
+        """`state_dir`, which `Lab` chooses before any service uses it."""
+        if self.state_dir is None:
+            raise RuntimeError(f"lab {self.dir}: no state directory chosen yet")
+        return self.state_dir
+
+    @property
     def info_file(self) -> Path:
         return self.dir / "lab.json"
 

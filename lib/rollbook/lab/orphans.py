@@ -38,7 +38,7 @@ def new_state_dir(root: Path | None = None) -> Path:
 
 def record_owner(layout: LabLayout) -> None:
     """Write the lab directory into its state directory (read back by `find`)."""
-    (layout.state_dir / OWNER_FILE).write_text(f"{layout.dir}\n")
+    (layout.state_path / OWNER_FILE).write_text(f"{layout.dir}\n")
 
 
 UNOWNED = "no owning lab recorded"

@@ -45,9 +45,8 @@ class PostgresInstance:
         self.layout = layout
         self.role = role
         self.port = layout.ports[role]
-        assert layout.state_dir is not None
-        self.data = layout.state_dir / role
-        self.log = layout.state_dir / "logs" / f"postgres-{role}.log"
+        self.data = layout.state_path / role
+        self.log = layout.state_path / "logs" / f"postgres-{role}.log"
 
     @property
     def exists(self) -> bool:
@@ -106,7 +105,7 @@ class PostgresInstance:
 
 def init_primary(primary: PostgresInstance) -> None:
     """initdb with the admin password, then lab settings and pg_hba."""
-    state = primary.layout.state_dir
+    state = primary.layout.state_path
     pwfile = state / ".initdb-pw"
     pwfile.write_text(primary.layout.secret_file("admin").read_text())
     pwfile.chmod(0o600)
@@ -183,7 +182,7 @@ def make_replica(primary: PostgresInstance, replica: PostgresInstance) -> None:
     """pg_basebackup -R from the primary into the replica's data directory."""
     if replica.data.exists():
         shutil.rmtree(replica.data)
-    passfile = primary.layout.state_dir / ".replication-pgpass"
+    passfile = primary.layout.state_path / ".replication-pgpass"
     password = primary.layout.secret_file("replication").read_text().strip()
     passfile.write_text(f"127.0.0.1:{primary.port}:*:{REPLICATION_USER}:{password}\n")
     passfile.chmod(0o600)

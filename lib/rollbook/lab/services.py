@@ -65,7 +65,7 @@ class PgBouncerService(Service):
 
     @property
     def pidfile(self) -> Path:
-        return self.layout.state_dir / "pgbouncer" / "pgbouncer.pid"
+        return self.layout.state_path / "pgbouncer" / "pgbouncer.pid"
 
     def start(self) -> None:
         if self.healthy():
@@ -77,7 +77,7 @@ class PgBouncerService(Service):
 
 def write_pgbouncer_config(layout: LabLayout, primary: PostgresInstance, secrets: dict) -> Path:
     """pgbouncer.ini + auth_file with SCRAM verifiers (never plain passwords)."""
-    home = layout.state_dir / "pgbouncer"
+    home = layout.state_path / "pgbouncer"
     home.mkdir(exist_ok=True)
     process.chown_to_service_user(home)
     userlist = home / "userlist.txt"
@@ -101,7 +101,7 @@ max_client_conn = {layout.max_client_conn}
 server_reset_query =
 ignore_startup_parameters = extra_float_digits
 application_name_add_host = 0
-logfile = {layout.state_dir / "logs" / "pgbouncer.log"}
+logfile = {layout.state_path / "logs" / "pgbouncer.log"}
 pidfile = {home / "pgbouncer.pid"}
 """
     )
@@ -188,7 +188,7 @@ def pgbouncer_exporter() -> str:
 
 def build_services(layout: LabLayout) -> list[Service]:
     """Every non-PostgreSQL service of the lab, in start order."""
-    state = layout.state_dir
+    state = layout.state_path
     ports = layout.ports
     pgbouncer_ini = state / "pgbouncer" / "pgbouncer.ini"
     redis = shutil.which("redis-server") or "redis-server"

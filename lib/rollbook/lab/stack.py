@@ -81,12 +81,12 @@ class Lab:
         for sub in ("run", "logs", "config", "secrets"):
             (lay.dir / sub).mkdir(parents=True, exist_ok=True)
         (lay.dir / "secrets").chmod(0o700)
-        lay.state_dir.mkdir(parents=True, exist_ok=True)
-        lay.state_dir.chmod(0o700)
-        process.chown_to_service_user(lay.state_dir)
-        (lay.state_dir / "logs").mkdir(exist_ok=True)
+        lay.state_path.mkdir(parents=True, exist_ok=True)
+        lay.state_path.chmod(0o700)
+        process.chown_to_service_user(lay.state_path)
+        (lay.state_path / "logs").mkdir(exist_ok=True)
         orphans.record_owner(lay)
-        process.chown_to_service_user(lay.state_dir / "logs")
+        process.chown_to_service_user(lay.state_path / "logs")
         for role in ("app", "admin", "replication"):
             path = lay.secret_file(role)
             if not path.exists():
@@ -194,7 +194,7 @@ class Lab:
     def destroy(self, say: Progress = print) -> None:
         """Stop everything and delete the lab's files (data, secrets, logs)."""
         self.down(say)
-        for path in (self.layout.state_dir, self.layout.dir):
+        for path in (self.layout.state_path, self.layout.dir):
             if path.exists():
                 say(f"removing {path}")
                 shutil.rmtree(path)

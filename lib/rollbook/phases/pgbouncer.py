@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rollbook.db import pgbouncer_console
+from rollbook.db import pgbouncer_console, scalar
 from rollbook.params import Params
 from rollbook.phases import preflight
 from rollbook.phases.indexes import Preconditions
@@ -68,7 +68,7 @@ class Console:
 def _console(params: Params) -> Console:
     with pgbouncer_console(params.pgbouncer) as conn:
         config = {row[0]: row[1] for row in conn.execute("SHOW CONFIG").fetchall()}
-        version = conn.execute("SHOW VERSION").fetchone()[0]
+        version = scalar(conn, "SHOW VERSION")
         databases = preflight.console_rows(conn, "SHOW DATABASES")
     own = databases.loc[databases["name"] == params.pgbouncer.dbname, "pool_mode"].dropna()
     pool_mode = next((m for m in own if m), config.get("pool_mode", "unknown"))

@@ -11,7 +11,7 @@ import pandas as pd
 import redis
 import requests
 
-from rollbook.db import pgbouncer_console, session
+from rollbook.db import one_row, pgbouncer_console, scalar, session
 from rollbook.params import Params
 from rollbook.phases.migration import KEYSET_MIGRATION, index_builds
 from rollbook.phases.steady import steady_window
@@ -64,12 +64,12 @@ def _reachable(name: str, fetch) -> tuple[dict, Check]:
 
 def _pg_version(params: Params, endpoint) -> str:
     with session(endpoint, params.safety, purpose="preflight", read_only=True) as conn:
-        return conn.execute("SHOW server_version").fetchone()[0]
+        return scalar(conn, "SHOW server_version")
 
 
 def _pgbouncer_version(params: Params) -> str:
     with pgbouncer_console(params.pgbouncer) as conn:
-        return conn.execute("SHOW VERSION").fetchone()[0]
+        return scalar(conn, "SHOW VERSION")
 
 
 def redis_client(params: Params) -> redis.Redis:
@@ -121,7 +121,7 @@ def replication(params: Params, max_lag_seconds: float) -> Section:
     lag, unknown = None, "no `replica` in params"
     if params.replica:
         with session(params.replica, params.safety, purpose="preflight", read_only=True) as conn:
-            (measured,) = conn.execute(REPLICA_LAG_SQL).fetchone()
+            (measured,) = one_row(conn, REPLICA_LAG_SQL)
         lag = None if measured is None else float(measured)
         unknown = "unknown: received WAL not replayed, no replayed transaction to time"
     return Section(
@@ -146,7 +146,7 @@ def extensions(params: Params) -> Section:
         rows = conn.execute(
             "SELECT extname, extversion FROM pg_extension ORDER BY extname"
         ).fetchall()
-        preload = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+        preload = scalar(conn, "SHOW shared_preload_libraries")
     table = pd.DataFrame(rows, columns=["extension", "version"])
     installed = "pg_stat_statements" in set(table["extension"])
     return Section(
@@ -170,8 +170,8 @@ def pool_capacity(params: Params, headroom: int = 10) -> Section:
         config = console_rows(conn, "SHOW CONFIG").set_index("key")["value"]
         databases = console_rows(conn, "SHOW DATABASES")
     with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
-        max_connections = int(conn.execute("SHOW max_connections").fetchone()[0])
-        reserved = int(conn.execute("SHOW superuser_reserved_connections").fetchone()[0])
+        max_connections = int(scalar(conn, "SHOW max_connections"))
+        reserved = int(scalar(conn, "SHOW superuser_reserved_connections"))
     app_dbs = databases[databases["name"] != "pgbouncer"]
     pool_sizes = app_dbs["pool_size"].astype(int)
     server_conns = int(pool_sizes.sum())
@@ -289,7 +289,7 @@ def disk(params: Params, migration: Path = KEYSET_MIGRATION) -> Section:
     """
     rows = []
     with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
-        data_directory = conn.execute("SHOW data_directory").fetchone()[0]
+        data_directory = scalar(conn, "SHOW data_directory")
         for build in index_builds(migration):
             found = conn.execute(
                 INDEX_SIZE_SQL, {"table": build.table, "columns": list(build.columns)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from rollbook.db import session
+from rollbook.db import one_row, scalar, session
 from rollbook.params import Params
 from rollbook.verdict import Check, expect
 
@@ -53,11 +53,11 @@ def wait_for_replay(
     if params.replica is None:
         raise ValueError("params have no `replica` section: nothing to wait for")
     with session(params.primary, params.safety, purpose="replay-wait", read_only=True) as conn:
-        target = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
+        target = scalar(conn, "SELECT pg_current_wal_lsn()::text")
     began = time.monotonic()
     with session(params.replica, params.safety, purpose="replay-wait", read_only=True) as conn:
         while True:
-            replayed, behind = conn.execute(BEHIND_SQL, [target]).fetchone()
+            replayed, behind = one_row(conn, BEHIND_SQL, [target])
             waited = time.monotonic() - began
             replay = Replay(
                 target, replayed, None if behind is None else float(behind), waited, timeout_seconds

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import psycopg
 
-from rollbook.db import session
+from rollbook.db import scalar, session
 from rollbook.params import Params
 
 PROBE_TABLE = """
@@ -41,7 +41,7 @@ def probe_seconds(
         primary.execute(PROBE_TABLE)
         seen = []
         for _ in range(samples):
-            written_at = primary.execute(PROBE_WRITE, (probe_id,)).fetchone()[0]
+            written_at = scalar(primary, PROBE_WRITE, (probe_id,))
             seen.append(_seen(replica, probe_id, written_at, timeout_seconds))
         primary.execute(PROBE_DELETE, (probe_id,))
     return seen

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rollbook.db import session
+from rollbook.db import scalar, session
 from rollbook.flags import FlagStore
 from rollbook.params import Params
 from rollbook.prom.client import PromClient
@@ -20,7 +20,7 @@ from rollbook.prom.window import Window, last
 def last_flag_change(params: Params, since: datetime) -> datetime | None:
     """When a feature flag last changed after `since` (None: no change, or no flag table)."""
     with session(params.primary, params.safety, purpose="flag history", read_only=True) as conn:
-        if conn.execute("SELECT to_regclass('rollbook.flag_audit')").fetchone()[0] is None:
+        if scalar(conn, "SELECT to_regclass('rollbook.flag_audit')") is None:
             return None
         history = FlagStore(conn).history(since=since)
     return None if history.empty else history["changed_at"].max().to_pydatetime()

@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 
+from rollbook.db import scalar
 from rollbook.errors import RollbookError
 from rollbook.explain.parse import Plan
 from rollbook.explain.run import explain
@@ -42,7 +43,7 @@ def what_if(
         )
     try:
         names = [
-            conn.execute("SELECT indexname FROM hypopg_create_index(%s)", [stmt]).fetchone()[0]
+            scalar(conn, "SELECT indexname FROM hypopg_create_index(%s)", [stmt])
             for stmt in create_index
         ]
         return explain(conn, query, params, analyze=False, name=name), names

@@ -14,6 +14,7 @@ import pandas as pd
 import psycopg
 
 from rollbook.archive import list_runs
+from rollbook.db import scalar
 from rollbook.flags import FlagStore
 from rollbook.prom.window import Window
 
@@ -51,7 +52,7 @@ def run_events(window: Window, output_dir: Path | None = None) -> pd.DataFrame:
 
 def flag_events(conn: psycopg.Connection, window: Window) -> pd.DataFrame:
     """Flag changes inside the window from the audit table (none if it does not exist)."""
-    if conn.execute("SELECT to_regclass('rollbook.flag_audit')").fetchone()[0] is None:
+    if scalar(conn, "SELECT to_regclass('rollbook.flag_audit')") is None:
         return no_events()
     return flag_change_events(FlagStore(conn).history(since=window.start), window)
 

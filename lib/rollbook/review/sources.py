@@ -16,7 +16,7 @@ import psycopg
 
 from rollbook.archive import RunPaths, list_runs
 from rollbook.config.endpoints import PostgresEndpoint, Safety
-from rollbook.db import session
+from rollbook.db import scalar, session
 from rollbook.flags import FlagStore
 from rollbook.flags.store import HISTORY_COLUMNS
 from rollbook.prom.client import PromClient, label_columns
@@ -85,7 +85,7 @@ def flag_changes(primary: PostgresEndpoint, safety: Safety, window: Window) -> p
     empty = pd.DataFrame(columns=HISTORY_COLUMNS)
     try:
         with session(primary, safety, purpose="review", read_only=True) as conn:
-            if conn.execute("SELECT to_regclass('rollbook.flag_audit')").fetchone()[0] is None:
+            if scalar(conn, "SELECT to_regclass('rollbook.flag_audit')") is None:
                 return empty
             history = FlagStore(conn).history(since=window.start)
     except psycopg.OperationalError as exc:

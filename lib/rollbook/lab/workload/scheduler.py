@@ -12,7 +12,8 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class OpenLoop:
     def __init__(
         self,
         rate: Callable[[], float],
-        handle: Callable[[float], Awaitable[None]],
+        handle: Callable[[float], Coroutine[Any, Any, None]],
         overloaded: Callable[[float], None],
         *,
         max_in_flight: int = 200,
@@ -45,7 +46,7 @@ class OpenLoop:
         self.poisson = poisson
         self.rng = rng or random.Random()
         self.clock = clock
-        self.in_flight: set[asyncio.Task] = set()
+        self.in_flight: set[asyncio.Task[None]] = set()
 
     def _gap(self, rate: float) -> float:
         return self.rng.expovariate(rate) if self.poisson else 1.0 / rate
@@ -77,7 +78,7 @@ class OpenLoop:
         self.in_flight.add(task)
         task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _done(self, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("request handler raised", exc_info=task.exception())
