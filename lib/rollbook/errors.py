@@ -57,6 +57,5 @@ def error_class(name: str | None) -> type[RollbookError] | None:
     exception: the class's `__name__`), else None."""
     if name is None:
         return None
-    return next(
-        (c for c in [RollbookError, *_subclasses(RollbookError)] if c.__name__ == name), None
-    )
+    classes: list[type[RollbookError]] = [RollbookError, *_subclasses(RollbookError)]
+    return next((c for c in classes if c.__name__ == name), None)

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import operator
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from rollbook.errors import ChecksFailed
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
 
 _OPERATORS = {
     "<": operator.lt,
@@ -120,7 +125,7 @@ def tally(checks: list[Check]) -> str:
 STATUS_COLOURS = {Status.PASS: "#d4edda", Status.FAIL: "#f8d7da", Status.NO_DATA: "#fff3cd"}
 
 
-def checks_frame(checks: list[Check]):
+def checks_frame(checks: list[Check]) -> pd.DataFrame:
     """The checks as a DataFrame, one row per check (the verdict table)."""
     import pandas as pd
 
@@ -129,12 +134,12 @@ def checks_frame(checks: list[Check]):
     return pd.DataFrame(rows, columns=columns)
 
 
-def styled_table(checks: list[Check]):
+def styled_table(checks: list[Check]) -> Styler:
     """The verdict table coloured by status (pass green, fail red, no data amber)."""
     frame = checks_frame(checks)
     colours = {s.value: c for s, c in STATUS_COLOURS.items()}
 
-    def row_style(row) -> list[str]:
+    def row_style(row: pd.Series) -> list[str]:
         return [f"background-color: {colours[row['status']]}"] * len(row)
 
     return frame.style.apply(row_style, axis=1).hide(axis="index")

@@ -58,6 +58,13 @@ def test_small_samples_are_inconclusive_even_when_far_apart(canary_n, baseline_n
     assert (result.canary_samples, result.baseline_samples) == (canary_n, baseline_n)
 
 
+def test_histograms_with_only_the_inf_bucket_are_inconclusive():
+    only_inf = Buckets.from_counts([math.inf], [500])
+    result = judge(only_inf, only_inf, CanaryWorse())
+    assert result.judgement is Judgement.INCONCLUSIVE
+    assert (result.canary_samples, result.baseline_samples) == (500, 500)
+
+
 def test_a_significant_but_tiny_effect_is_not_worse():
     """Huge samples make a 2 % shift significant; the effect-size floor keeps it a pass."""
     canary, baseline = latencies(200_000, 0.0204, 1), latencies(200_000, 0.02, 2)

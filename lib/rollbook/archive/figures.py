@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from nbconvert.preprocessors import Preprocessor
+from nbformat import NotebookNode
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 FIGURE_CLASS = "rollbook-figure"
@@ -97,14 +98,28 @@ def figure_markup(figure: dict[str, Any]) -> str:
     )
 
 
-class DrawPlotlyFigures(Preprocessor):
+class TypedPreprocessor(Preprocessor):
+    """nbconvert's Preprocessor with an annotated constructor. nbconvert's methods carry no
+    annotations: they are called as `Preprocessor.x(self, ...)`, not through super(), so that
+    mypy's untyped_calls_exclude recognises them."""
+
+    def __init__(self, **traits: Any) -> None:
+        Preprocessor.__init__(self, **traits)
+
+
+class DrawPlotlyFigures(TypedPreprocessor):
     """Give each plotly-JSON-only output its HTML; put the loader in the resources once."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         resources[LOADER_KEY] = ""
-        return super().preprocess(nb, resources)
+        done: tuple[NotebookNode, dict[str, Any]] = Preprocessor.preprocess(self, nb, resources)
+        return done
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: dict[str, Any], index: int
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if PLOTLY_MIME in data and "text/html" not in data:

@@ -16,10 +16,10 @@ import jinja2
 import nbformat
 import yaml
 from nbconvert import HTMLExporter
-from nbconvert.preprocessors import Preprocessor
+from nbformat import NotebookNode
 from traitlets import Dict
 
-from rollbook.archive.figures import LOADER_KEY, DrawPlotlyFigures
+from rollbook.archive.figures import LOADER_KEY, DrawPlotlyFigures, TypedPreprocessor
 
 _TEMPLATE = (
     """{%- extends 'lab/index.html.j2' -%}
@@ -51,12 +51,14 @@ def redact_assignments(source: str) -> str:
     return "\n".join(lines)
 
 
-class RedactParameters(Preprocessor):
+class RedactParameters(TypedPreprocessor):
     """Show the injected-parameters cell as redacted values plus the redacted params."""
 
     params = Dict(help="the redacted params shown under the injected values")
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: dict[str, Any], index: int
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         if "injected-parameters" not in cell.metadata.get("tags", []):
             return cell, resources
         injected = html.escape(redact_assignments(cell.source))
@@ -70,10 +72,12 @@ class RedactParameters(Preprocessor):
         return nbformat.v4.new_markdown_cell(text, metadata=cell.metadata), resources
 
 
-class DropRemoteScripts(Preprocessor):
+class DropRemoteScripts(TypedPreprocessor):
     """Remove `<script src="http...">` from HTML outputs (plotly adds a MathJax CDN tag)."""
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: dict[str, Any], index: int
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if "text/html" in data:

@@ -160,10 +160,14 @@ def judge(
         )
     if canary.bounds != baseline.bounds:
         raise ValueError("canary and baseline histograms have different bucket bounds")
+    baseline_median, canary_median = baseline.quantile(0.5), canary.quantile(0.5)
+    if baseline_median is None or canary_median is None:  # only the +Inf bucket: no latency
+        return JudgeResult(
+            Judgement.INCONCLUSIVE, n_canary, n_baseline, baseline_source=source, alpha=alpha
+        )
     ranks = np.arange(len(canary.bounds))
     slower, faster = np.repeat(ranks, canary.counts), np.repeat(ranks, baseline.counts)
-    baseline_median = baseline.quantile(0.5)
-    slowdown = canary.quantile(0.5) - baseline_median
+    slowdown = canary_median - baseline_median
     if np.unique(np.concatenate([slower, faster])).size == 1:  # every request in one bucket
         return JudgeResult(Judgement.PASS, n_canary, n_baseline, 1.0, 0.5, source, slowdown, alpha)
     test = mannwhitneyu(slower, faster, alternative="greater", method="asymptotic")
@@ -204,8 +208,11 @@ def _beyond_floors(change: float, baseline: float, settings: CanaryWorse) -> boo
 def _tail_change(
     canary: Buckets, baseline: Buckets, quantile: float | None
 ) -> tuple[float, float] | None:
-    """Canary tail minus baseline tail at `quantile`, and the baseline's tail; None if off."""
+    """Canary tail minus baseline tail at `quantile`, and the baseline's tail; None if off
+    (or unknown)."""
     if quantile is None:
         return None
-    baseline_tail = baseline.quantile(quantile)
-    return canary.quantile(quantile) - baseline_tail, baseline_tail
+    baseline_tail, canary_tail = baseline.quantile(quantile), canary.quantile(quantile)
+    if baseline_tail is None or canary_tail is None:
+        return None
+    return canary_tail - baseline_tail, baseline_tail

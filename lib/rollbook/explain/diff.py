@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -63,7 +64,7 @@ def _match(before: list[Node], after: list[Node]) -> list[tuple[str, Node | None
     return pairs
 
 
-def _side(frame: pd.DataFrame, node: Node | None, prefix: str) -> dict:
+def _side(frame: pd.DataFrame, node: Node | None, prefix: str) -> dict[str, Any]:
     if node is None:
         return {f"{prefix}_id": math.nan, f"{prefix}_label": None} | {
             f"{prefix}_{m}": math.nan for m in NODE_METRICS
@@ -86,7 +87,8 @@ def diff(before: Plan | Analysis, after: Plan | Analysis) -> PlanDiff:
     pairs = sorted(_match(old.plan.nodes, new.plan.nodes), key=_in_after_order)
     rows = []
     for change, b, a in pairs:
-        row = {"change": change} | _side(old.nodes, b, "before") | _side(new.nodes, a, "after")
+        row: dict[str, Any] = {"change": change}
+        row |= _side(old.nodes, b, "before") | _side(new.nodes, a, "after")
         for metric in NODE_METRICS:
             row[f"delta_{metric}"] = row[f"after_{metric}"] - row[f"before_{metric}"]
         rows.append(row)

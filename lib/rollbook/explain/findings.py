@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
@@ -81,7 +81,7 @@ class Finding:
     message: str
     action: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -94,7 +94,7 @@ def rule(func: Rule) -> Rule:
     return func
 
 
-def _rows(analysis: Analysis, mask) -> Iterator[pd.Series]:
+def _rows(analysis: Analysis, mask: pd.Series) -> Iterator[pd.Series]:
     for _, row in analysis.nodes[mask].iterrows():
         yield row
 
@@ -183,7 +183,9 @@ def misestimate(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
         )
 
 
-def _filter_waste(a: Analysis, types: set[str], share: float, min_rows: int):
+def _filter_waste(
+    a: Analysis, types: set[str], share: float, min_rows: int
+) -> Iterator[tuple[pd.Series, float]]:
     nodes = a.nodes
     read = nodes["rows_total"] + nodes["rows_removed_by_filter"]
     wasteful = (
@@ -225,13 +227,13 @@ def index_filter_waste(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
         )
 
 
-def _node_rows(a: Analysis, node_types: set[str]):
+def _node_rows(a: Analysis, node_types: set[str]) -> Iterator[Node]:
     for node in a.plan.nodes:
         if node.node_type in node_types:
             yield node
 
 
-def _sort_spills(details: dict) -> Iterator[tuple[str, float]]:
+def _sort_spills(details: dict[str, Any]) -> Iterator[tuple[str, float]]:
     """(sort method, kB on disk) of each spill in a node's (or one worker's) sort details."""
     method = details.get("Sort Method", "")
     if details.get("Sort Space Type") == "Disk" or "external" in method:
@@ -244,7 +246,12 @@ def _sort_spills(details: dict) -> Iterator[tuple[str, float]]:
             yield f"{methods}, {groups.lower()}", float(disk.get("Peak Sort Space Used", 0))
 
 
-def _in_workers(node: Node, spills: Callable[[dict], Iterator]) -> Iterator[tuple[str, tuple]]:
+_Spill = TypeVar("_Spill")
+
+
+def _in_workers(
+    node: Node, spills: Callable[[dict[str, Any]], Iterator[_Spill]]
+) -> Iterator[tuple[str, _Spill]]:
     """Each spill of the node itself (the leader) and of each parallel worker."""
     for spill in spills(node.raw):
         yield "", spill
@@ -271,7 +278,7 @@ def sort_spill(a: Analysis, t: FindingThresholds) -> Iterator[Finding]:
             )
 
 
-def _hash_batches(details: dict) -> Iterator[tuple[int, object]]:
+def _hash_batches(details: dict[str, Any]) -> Iterator[tuple[int, object]]:
     batches = int(details.get("Hash Batches", details.get("HashAgg Batches", 1)) or 1)
     if batches > 1:
         yield batches, details.get("Original Hash Batches")
@@ -339,13 +346,12 @@ def _repeated(node: Node) -> tuple[Node, Node, float] | None:
     return parent, node, node.loops
 
 
-def _time_range(node: Node) -> tuple[float, float]:
+def _time_range(node: Node, parent: Node) -> tuple[float, float]:
     """What the node's total time can be, given PostgreSQL's rounding of per-loop times.
 
     The upper end is also bounded by its parent's time less its siblings'.
     """
     error = HALF_MICROSECOND_MS * (node.loops or 0) / node.processes
-    parent = node.parent
     room = parent.inclusive_ms - sum(c.inclusive_ms for c in parent.children if c is not node)
     return max(node.inclusive_ms - error, 0.0), min(node.inclusive_ms + error, max(room, 0.0))
 
@@ -373,7 +379,7 @@ def nested_loop_many_loops(a: Analysis, t: FindingThresholds) -> Iterator[Findin
             continue
         outer, inner, runs = repeated
         timed = not math.isnan(inner.inclusive_ms)
-        low, high = _time_range(inner) if timed else (0.0, math.inf)
+        low, high = _time_range(inner, outer) if timed else (0.0, math.inf)
         if high < enough:
             continue
         took = _total_time_text(inner, low, high) if timed else "its time was not measured"

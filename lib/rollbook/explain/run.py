@@ -44,7 +44,7 @@ def explain_json(
     *,
     analyze: bool = True,
     settings: Mapping[str, str] | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """EXPLAIN `query` and return PostgreSQL's JSON document (a one-element list).
 
     `settings` (e.g. `{"work_mem": "64kB"}`) apply to this EXPLAIN only (`set_config(..., true)`

@@ -16,7 +16,7 @@ class ParamsError(InputError, ValueError):
     """Bad params: one message naming the file and every field that is wrong."""
 
 
-def _field_path(loc: tuple) -> str:
+def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc if not str(p).startswith("function-")) or "(top level)"
 
 
