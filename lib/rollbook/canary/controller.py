@@ -37,7 +37,9 @@ class SystemClock:
 
 class FlagAccess(Protocol):
     def get(self, name: str) -> float | None: ...
-    def set(self, name: str, value: object, run_id: str | None = None, by: str | None = None): ...
+    def set(
+        self, name: str, value: float, run_id: str | None = None, by: str | None = None
+    ) -> float: ...
 
 
 class StateStore(Protocol):
@@ -45,7 +47,9 @@ class StateStore(Protocol):
     def release(self) -> None: ...
     def unfinished(self, flag: str) -> RampState | None: ...
     def begin(self, state: RampState) -> None: ...
-    def update(self, run_id: str, status: str, step_index=None, trigger=None) -> None: ...
+    def update(
+        self, run_id: str, status: str, step_index: int | None = None, trigger: str | None = None
+    ) -> None: ...
 
 
 Progress = Callable[[RampResult, Event], None]
@@ -69,6 +73,9 @@ def new_run_id(flag: str) -> str:
 
 class RampController:
     """Runs one ramp; `run()` returns a `RampResult` (promoted, rolled back, paused)."""
+
+    result: RampResult  # set by run() before anything reads it
+    triggers: TriggerSet  # set by _run() once the reference latency is measured
 
     def __init__(
         self,
@@ -96,8 +103,6 @@ class RampController:
         self.progress = progress
         self.dry_run = dry_run
         self.changed_by = changed_by
-        self.triggers: TriggerSet | None = None
-        self.result: RampResult | None = None
         self.step_triggers: list[str] = list(ramp.triggers)
 
     # ---- the ramp --------------------------------------------------------------------------

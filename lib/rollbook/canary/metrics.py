@@ -14,11 +14,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rollbook.canary.judge import Buckets
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def by_variant(metric: str, by: str, label: str, endpoint: str, window: int) -> str:
@@ -109,24 +112,26 @@ class PromMetricSource:
     def snapshot(self, endpoint: str, window_seconds: float) -> Snapshot:
         window = max(1, round(window_seconds))
         at = datetime.now(UTC)
-        ask = {"endpoint": endpoint, "window": window}
-        split = {"label": self.variant_label, **ask}
-        gauges = {}
+        gauges: dict[str, float | None] = {}
         for name, measure in self.gauges.items():
             values = self.client.instant(measure.over(timedelta(seconds=window), "1s"), at)
             gauges[name] = float(values["value"].max()) if not values.empty else None
-        lookups = self.client.instant(CACHE_LOOKUPS.format(**ask), at)
+        lookups = self.client.instant(CACHE_LOOKUPS.format(endpoint=endpoint, window=window), at)
+        label = self.variant_label
         return Snapshot(
             window_seconds=window,
             buckets=self._histograms(
                 self.client.instant(
-                    by_variant("chat_request_duration_seconds_bucket", "le", **split), at
+                    by_variant(
+                        "chat_request_duration_seconds_bucket", "le", label, endpoint, window
+                    ),
+                    at,
                 )
             ),
             requests={
                 (row.variant, row.outcome): float(row.value)
                 for row in self.client.instant(
-                    by_variant("chat_requests_total", "outcome", **split), at
+                    by_variant("chat_requests_total", "outcome", label, endpoint, window), at
                 ).itertuples()
             },
             cache_lookups=float(lookups["value"].sum()),
@@ -137,7 +142,7 @@ class PromMetricSource:
         )
 
     @staticmethod
-    def _histograms(frame) -> dict[str, Buckets]:
+    def _histograms(frame: pd.DataFrame) -> dict[str, Buckets]:
         if frame.empty:
             return {}
         frame = frame.assign(bound=frame["le"].map(_bound)).sort_values("bound")

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from rollbook.canary.triggers import Signal, TriggerResult
+from rollbook.canary.triggers import Observed, Signal, TriggerResult
 from rollbook.verdict import Check, Status, expect
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 
 class Outcome(StrEnum):
@@ -67,7 +71,7 @@ class RampResult:
     events: list[Event] = field(default_factory=list)
 
     @property
-    def observed(self) -> dict[str, dict]:
+    def observed(self) -> dict[str, Observed]:
         """Observed values of every trigger that fired, by trigger name."""
         return {r.name: r.observed for r in self.fired}
 
@@ -140,7 +144,7 @@ class RampResult:
         columns = ["time", "elapsed_s", "kind", "flag_value", "status", "detail"]
         return pd.DataFrame(rows, columns=columns)
 
-    def chart(self):
+    def chart(self) -> go.Figure:
         """The flag's value over time, each check as a marker coloured by result, the
         rollback marked."""
         import plotly.graph_objects as go

@@ -9,6 +9,7 @@ bound). The judge's power bench (`bench/judge_power.py`) and its tests use it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ from rollbook.canary.judge import Buckets
 from rollbook.canary.metrics import Snapshot
 from rollbook.canary.params import CanaryParams
 from rollbook.canary.result import RampResult
+from rollbook.canary.state import RampState
 
 VARIANTS = ("canary", "baseline")
 
@@ -56,7 +58,9 @@ class SimFlags:
     def get(self, name: str) -> float:
         return self.changes[-1][1]
 
-    def set(self, name, value, run_id=None, by=None):
+    def set(
+        self, name: str, value: float, run_id: str | None = None, by: str | None = None
+    ) -> float:
         self.changes.append((self.clock.now(), float(value)))
         return value
 
@@ -69,18 +73,27 @@ class SimFlags:
 class SimStates:
     """No earlier ramp; the ramp's own rows are not kept."""
 
-    def claim(self, flag): ...
-    def release(self): ...
-    def unfinished(self, flag): ...
-    def begin(self, state): ...
-    def update(self, run_id, status, step_index=None, trigger=None): ...
+    def claim(self, flag: str) -> None: ...
+    def release(self) -> None: ...
+    def unfinished(self, flag: str) -> RampState | None: ...
+    def begin(self, state: RampState) -> None: ...
+    def update(
+        self, run_id: str, status: str, step_index: int | None = None, trigger: str | None = None
+    ) -> None: ...
 
 
 class SyntheticSource:
     """Requests second by second (Poisson arrivals, each variant by the flag's share),
     bucketed as they arrive; a snapshot sums the whole seconds of its window."""
 
-    def __init__(self, traffic: Traffic, bounds, clock: SimClock, flags: SimFlags, rng) -> None:
+    def __init__(
+        self,
+        traffic: Traffic,
+        bounds: Sequence[float],
+        clock: SimClock,
+        flags: SimFlags,
+        rng: np.random.Generator,
+    ) -> None:
         self.traffic, self.clock, self.flags, self.rng = traffic, clock, flags, rng
         self.bounds = [*bounds, math.inf]
         self.start = math.floor(clock.now())
@@ -107,8 +120,9 @@ class SyntheticSource:
         now = self.clock.now()
         self._generate_until(now)
         covered = self.seconds[-max(1, round(window_seconds)) :]
+        none = np.zeros(len(self.bounds), dtype=int)  # the sum of no seconds
         buckets = {
-            v: Buckets.from_counts(self.bounds, sum(s[v] for s in covered).tolist())
+            v: Buckets.from_counts(self.bounds, sum((s[v] for s in covered), none).tolist())
             for v in VARIANTS
         }
         return Snapshot(
@@ -122,7 +136,7 @@ class SyntheticSource:
 def simulate_ramp(
     settings: CanaryParams,
     traffic: Traffic,
-    bounds,
+    bounds: Sequence[float],
     seed: int,
     *,
     triggers: tuple[str, ...] = ("canary_worse",),

@@ -40,7 +40,9 @@ def _fmt(value: float | int | str | None) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _limit(name: str, observed: Observed, breaches: list[bool | None], threshold: str):
+def _limit(
+    name: str, observed: Observed, breaches: list[bool | None], threshold: str
+) -> TriggerResult:
     """FIRED if any breach, else NO_DATA if any value is missing, else OK."""
     if any(breaches):
         signal = Signal.FIRED
