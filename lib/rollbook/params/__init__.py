@@ -5,8 +5,8 @@ The sections belong to the features that read them (`canary.params`, `explain.pa
 since the runbooks sit above this package.
 """
 
-from rollbook.params.load import ParamsError, load_params, validate_params
+from rollbook.params.load import ParamsError, load_params, required, validate_params
 from rollbook.params.model import Params
 from rollbook.params.redact import redacted
 
-__all__ = ["Params", "ParamsError", "load_params", "redacted", "validate_params"]
+__all__ = ["Params", "ParamsError", "load_params", "redacted", "required", "validate_params"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -14,6 +14,16 @@ from rollbook.params.model import Params
 
 class ParamsError(InputError, ValueError):
     """Bad params: one message naming the file and every field that is wrong."""
+
+
+_Section = TypeVar("_Section")
+
+
+def required(section: _Section | None, name: str) -> _Section:
+    """An optional params section that this step needs, or ParamsError naming it."""
+    if section is None:
+        raise ParamsError(f"params have no `{name}` section, which this step needs")
+    return section
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

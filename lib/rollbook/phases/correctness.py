@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,7 +46,7 @@ ORDER BY created_at DESC, id DESC LIMIT %(limit)s
 
 
 def _columns(cur: psycopg.Cursor) -> list[str]:
-    return [c.name for c in cur.description]
+    return [c.name for c in cur.description or ()]
 
 
 @dataclass
@@ -58,8 +59,7 @@ class Walk:
     pages: int
 
     def findings(self) -> dict[str, Any]:
-        seen: set[int] = set()
-        duplicates = sorted({i for i in self.walked if i in seen or seen.add(i)})
+        duplicates = sorted(i for i, times in Counter(self.walked).items() if times > 1)
         missing = sorted(set(self.expected) - set(self.walked))
         extra = sorted(set(self.walked) - set(self.expected))
         return {

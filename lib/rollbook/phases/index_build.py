@@ -118,7 +118,10 @@ def _blocked_message(statement: str, timeout_ms: int, run: WatchedRun) -> str:
 
 def _sample(monitor: psycopg.Connection, pid: int) -> tuple[BuildProgress | None, list[Blocker]]:
     row = monitor.execute(PROGRESS_SQL, [pid]).fetchone()
-    progress = BuildProgress(*(v if v is not None else 0 for v in row)) if row else None
+    progress = None
+    if row:
+        phase, *counters = row
+        progress = BuildProgress(phase, *(0 if v is None else v for v in counters))
     blockers = [
         Blocker(pid, user, app, state, None if age is None else float(age), query)
         for pid, user, app, state, age, query in monitor.execute(BLOCKERS_SQL, [pid]).fetchall()

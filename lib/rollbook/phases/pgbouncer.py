@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rollbook.db import pgbouncer_console, scalar
-from rollbook.params import Params
+from rollbook.params import Params, required
 from rollbook.phases import preflight
 from rollbook.phases.indexes import Preconditions
 from rollbook.phases.preflight import Section
@@ -66,11 +66,12 @@ class Console:
 
 
 def _console(params: Params) -> Console:
-    with pgbouncer_console(params.pgbouncer) as conn:
+    pgbouncer = required(params.pgbouncer, "pgbouncer")
+    with pgbouncer_console(pgbouncer) as conn:
         config = {row[0]: row[1] for row in conn.execute("SHOW CONFIG").fetchall()}
         version = scalar(conn, "SHOW VERSION")
         databases = preflight.console_rows(conn, "SHOW DATABASES")
-    own = databases.loc[databases["name"] == params.pgbouncer.dbname, "pool_mode"].dropna()
+    own = databases.loc[databases["name"] == pgbouncer.dbname, "pool_mode"].dropna()
     pool_mode = next((m for m in own if m), config.get("pool_mode", "unknown"))
     return Console(config, version, pool_mode)
 
@@ -109,7 +110,7 @@ def prepared_statements(params: Params) -> Section:
     pooling: its version, pool mode and tracking against the params' declaration."""
     console = _console(params)
     max_prepared = console.config.get("max_prepared_statements")
-    declared = params.pgbouncer.app_prepares_statements
+    declared = required(params.pgbouncer, "pgbouncer").app_prepares_statements
     rows = [
         ("PgBouncer version", console.version),
         ("pool_mode (application database)", console.pool_mode),

@@ -56,14 +56,15 @@ def query_text(
 
     `sql_params` may be a mapping or its JSON text (as `rollbook run -p` passes it).
     """
-    if isinstance(sql_params, str):
-        sql_params = json.loads(sql_params or "{}")
+    bind: dict[str, Any] = (
+        json.loads(sql_params or "{}") if isinstance(sql_params, str) else dict(sql_params or {})
+    )
     if sql.strip():
-        return sql, dict(sql_params or {}), query_name or "ad-hoc query"
+        return sql, bind, query_name or "ad-hoc query"
     if not query_name:
         raise ValueError("give query_name (a query of params.queries), sql, or plan_json")
     named = named_query(params.queries, query_name)
-    return named.sql, {**named.params, **(sql_params or {})}, query_name
+    return named.sql, {**named.params, **bind}, query_name
 
 
 def plan(

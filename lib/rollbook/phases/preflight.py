@@ -12,7 +12,7 @@ import redis
 import requests
 
 from rollbook.db import one_row, pgbouncer_console, scalar, session
-from rollbook.params import Params
+from rollbook.params import Params, required
 from rollbook.phases.migration import KEYSET_MIGRATION, index_builds
 from rollbook.phases.steady import steady_window
 from rollbook.prom.catalog import concept
@@ -68,19 +68,19 @@ def _pg_version(params: Params, endpoint) -> str:
 
 
 def _pgbouncer_version(params: Params) -> str:
-    with pgbouncer_console(params.pgbouncer) as conn:
+    with pgbouncer_console(required(params.pgbouncer, "pgbouncer")) as conn:
         return scalar(conn, "SHOW VERSION")
 
 
 def redis_client(params: Params) -> redis.Redis:
     """A Redis client for the params' endpoint (password resolved here, in-process)."""
-    r = params.redis
+    r = required(params.redis, "redis")
     password = r.password.resolve() if r.password else None
     return redis.Redis(host=r.host, port=r.port, db=r.db, password=password, socket_timeout=5)
 
 
 def _prometheus_get(params: Params, path: str) -> dict:
-    prom = params.prometheus
+    prom = required(params.prometheus, "prometheus")
     headers = {}
     if prom.bearer_token is not None:
         headers["Authorization"] = f"Bearer {prom.bearer_token.resolve()}"
@@ -166,7 +166,7 @@ def console_rows(conn, command: str) -> pd.DataFrame:
 
 def pool_capacity(params: Params, headroom: int = 10) -> Section:
     """PgBouncer pools in transaction mode, and its server connections fit the primary."""
-    with pgbouncer_console(params.pgbouncer) as conn:
+    with pgbouncer_console(required(params.pgbouncer, "pgbouncer")) as conn:
         config = console_rows(conn, "SHOW CONFIG").set_index("key")["value"]
         databases = console_rows(conn, "SHOW DATABASES")
     with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
@@ -254,7 +254,7 @@ def blockers(params: Params, max_age_seconds: float) -> Section:
     """Long transactions and idle-in-transaction sessions: they stall CREATE INDEX CONCURRENTLY."""
     with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
         cur = conn.execute(BLOCKERS_SQL, {"max_age": max_age_seconds})
-        table = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+        table = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description or ()])
     return Section(
         table,
         [

@@ -18,7 +18,7 @@ from rollbook.archive import default_output_dir
 from rollbook.archive.layout import RUN_DIR_ENV
 from rollbook.db import session
 from rollbook.flags import FlagStore
-from rollbook.params import Params
+from rollbook.params import Params, required
 from rollbook.phases import preflight
 from rollbook.phases.indexes import Preconditions
 from rollbook.phases.preflight import Section
@@ -55,7 +55,9 @@ def during_ramps(max_lag_seconds: float) -> list[Observed]:
 def max_lag_seconds(params: Params) -> float:
     """The application's breaker threshold (flag `replica.max_lag_seconds`)."""
     with session(params.primary, params.safety, purpose="flags", read_only=True) as conn:
-        return float(FlagStore(conn).get("replica.max_lag_seconds"))
+        threshold = FlagStore(conn).get("replica.max_lag_seconds")
+    assert threshold is not None, "the flag's catalog default is a number"
+    return float(threshold)
 
 
 # -- preconditions ------------------------------------------------------------------------
@@ -65,7 +67,8 @@ def standby_settings(params: Params, *, min_streaming_delay_seconds: float = 5.0
     """hot_standby on; hot_standby_feedback on (vacuum on the primary keeps rows the
     replica's queries still read); max_standby_streaming_delay long enough for a read
     (-1 waits forever; 0 cancels at once)."""
-    with session(params.replica, params.safety, purpose="replica check", read_only=True) as conn:
+    replica = required(params.replica, "replica")
+    with session(replica, params.safety, purpose="replica check", read_only=True) as conn:
         rows = conn.execute(
             "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s) ORDER BY name",
             (["hot_standby", "hot_standby_feedback", "max_standby_streaming_delay"],),

@@ -12,7 +12,7 @@ from datetime import datetime
 import psycopg
 
 from rollbook.db import scalar, session
-from rollbook.params import Params
+from rollbook.params import Params, required
 
 PROBE_TABLE = """
 CREATE SCHEMA IF NOT EXISTS rollbook;
@@ -34,9 +34,10 @@ def probe_seconds(
     """Seconds until the replica showed each of `samples` probe writes (None: not within
     `timeout_seconds`). Needs `params.replica`."""
     probe_id = f"rollbook-{uuid.uuid4().hex[:12]}"
+    replica_endpoint = required(params.replica, "replica")
     with (
         session(params.primary, params.safety, purpose=purpose) as primary,
-        session(params.replica, params.safety, purpose=purpose, read_only=True) as replica,
+        session(replica_endpoint, params.safety, purpose=purpose, read_only=True) as replica,
     ):
         primary.execute(PROBE_TABLE)
         seen = []

@@ -6,6 +6,7 @@ verdicts are computed from the full data (`rollbook.prom.slo`), never from a cha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
@@ -61,8 +62,8 @@ def timeseries(
     frame: pd.DataFrame,
     measure: Concept,
     *,
-    slos: list[Slo] = (),
-    events: list[tuple[datetime, str]] = (),
+    slos: Sequence[Slo] = (),
+    events: Sequence[tuple[datetime, str]] = (),
     points: int = DISPLAY_POINTS,
 ) -> go.Figure:
     """One line per series; SLO thresholds of this concept as lines; events as markers."""

@@ -99,7 +99,7 @@ def panels() -> list[Panel]:
 
 def _panel_json(number: int, panel: Panel) -> dict:
     table = panel.kind == "table"
-    steps = [{"color": "green", "value": None}]
+    steps: list[dict[str, str | float | None]] = [{"color": "green", "value": None}]
     steps += [{"color": "red", "value": value} for value in panel.thresholds()]
     return {
         "id": number + 1,

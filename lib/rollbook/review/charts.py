@@ -3,6 +3,9 @@ is long, the window shaded, and the moments the objective was breached shaded in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -30,9 +33,9 @@ def in_context(
     window: Window,
     context: Window,
     *,
-    slos: list[Slo] = (),
+    slos: Sequence[Slo] = (),
     spans: pd.DataFrame | None = None,
-    events=(),
+    events: Sequence[tuple[datetime, str]] = (),
 ) -> go.Figure:
     """The concept over `context` with the review window shaded and its breaches in red."""
     fig = charts.timeseries(frame, measure, slos=slos, events=events)
