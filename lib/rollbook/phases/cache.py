@@ -105,7 +105,7 @@ def preconditions(params: Params, *, max_ping_ms: float = 25.0, pings: int = 50)
     )
 
 
-def memory(params: Params) -> dict:
+def memory(params: Params) -> dict[str, int]:
     """Redis memory, keys and evictions right now (before/after the ramps)."""
     r = redis_client(params)
     info = {**r.info("memory"), **r.info("stats")}
@@ -133,7 +133,7 @@ def warmed_up(
     with session(params.primary, params.safety, purpose="cache warm-up") as conn:
         store = FlagStore(conn)
         store.ensure_schema()
-        raised = {f: v for f in FLAGS if (v := store.get(f)) < percent}
+        raised = {f: v for f in FLAGS if (v := store.get(f) or 0.0) < percent}
         try:
             for flag in raised:
                 store.set(flag, percent, run_id=run_id, by=WARM_UP_BY)
@@ -251,7 +251,7 @@ def invalidation(
     send. A hash gone at its TTL expired, which proves nothing: the probe is armed again.
     A hash still there `max_seconds` after the send is a send that did not invalidate."""
     r = redis_client(params)
-    measured: list[dict] = []
+    measured: list[tuple[int, float, bool]] = []  # conversation, seconds, deleted
     with session(params.primary, params.safety, purpose="cache probe", read_only=True) as conn:
         recent = conn.execute(RECENT_CONVERSATIONS, (conversations,)).fetchall()
         last_id = max((m for _, m in recent), default=0)
@@ -268,7 +268,8 @@ def invalidation(
             polled_at = time.monotonic()
             with r.pipeline(transaction=False) as pipe:
                 for c in probes:
-                    pipe.hexists(history_key(c), PROBE_FIELD).pttl(history_key(c))
+                    pipe.hexists(history_key(c), PROBE_FIELD)
+                    pipe.pttl(history_key(c))
                 answers = pipe.execute()
             now = time.monotonic()
             for (c, probe), present, ttl_ms in zip(
@@ -277,11 +278,8 @@ def invalidation(
                 outcome = probe.judge(present, ttl_ms, polled_at, now, max_seconds)
                 if outcome == "rearm":
                     probes[c] = _arm(r, c)
-                elif outcome:
-                    seconds = now - probe.sent_at
-                    measured.append(
-                        {"conversation": c, "seconds": seconds, "deleted": outcome == "deleted"}
-                    )
+                elif outcome and probe.sent_at is not None:  # judged only after a send
+                    measured.append((c, now - probe.sent_at, outcome == "deleted"))
                     r.hdel(history_key(c), PROBE_FIELD)
                     del probes[c]
             time.sleep(poll_seconds)
@@ -307,7 +305,8 @@ def _arm(r: redis.Redis, conversation: int) -> Probe:
     key = history_key(conversation)
     polled_at = time.monotonic()
     with r.pipeline(transaction=False) as pipe:
-        pipe.hset(key, PROBE_FIELD, "1").pttl(key)
+        pipe.hset(key, PROBE_FIELD, "1")
+        pipe.pttl(key)
         _, ttl_ms = pipe.execute()
     if ttl_ms < 0:  # the probe created the key: let it expire on its own
         r.expire(key, PROBE_TTL_SECONDS)

@@ -13,9 +13,10 @@ import ast
 import json
 import math
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Required, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -27,12 +28,25 @@ from rollbook.duration import parse_duration
 from rollbook.errors import RollbookError
 from rollbook.prom.window import Window, as_window
 
+if TYPE_CHECKING:
+    from rollbook.config import Params
+
 # Prometheus refuses a range query with more than 11,000 points per series.
 PROMETHEUS_MAX_POINTS = 11_000
 CHUNK_POINTS = 10_000
 DISPLAY_POINTS = 1_000
 _NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400]
 _HTTP_ERROR = re.compile(r"HTTP Status Code (\d+) \((.*)\)$", re.DOTALL)
+_Args = ParamSpec("_Args")
+
+
+class Series(TypedDict, total=False):
+    """One series of a Prometheus result: a `matrix` has `values`, a `vector` one `value`;
+    a sample is [unix time, value as text]."""
+
+    metric: Required[dict[str, str]]
+    values: list[tuple[float, str]]
+    value: tuple[float, str]
 
 
 class PrometheusError(RollbookError, RuntimeError):
@@ -71,7 +85,7 @@ def plan_chunks(
     ]
 
 
-def tidy(result: list[dict[str, Any]]) -> pd.DataFrame:
+def tidy(result: list[Series]) -> pd.DataFrame:
     """Prometheus `matrix` or `vector` results -> one row per sample."""
     parts = []
     for series in result:
@@ -110,14 +124,25 @@ class PromClient:
         self.api = PrometheusConnect(self.url, headers=headers, retry=retry, timeout=timeout)
 
     @classmethod
-    def from_params(cls, params: Any, **kwargs: Any) -> PromClient:
+    def from_params(cls, params: Params, *, timeout: float = 30, workers: int = 4) -> PromClient:
         """From a validated `Params` (its `prometheus` section)."""
         if params.prometheus is None:
             raise PrometheusError("params have no `prometheus` section (url of the server)")
         token = params.prometheus.bearer_token
-        return cls(params.prometheus.url, bearer_token=token.resolve() if token else None, **kwargs)
+        return cls(
+            params.prometheus.url,
+            bearer_token=token.resolve() if token else None,
+            timeout=timeout,
+            workers=workers,
+        )
 
-    def _call(self, query: str, fn: Any, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    def _call(
+        self,
+        query: str,
+        fn: Callable[Concatenate[str, _Args], list[Series]],
+        *args: _Args.args,
+        **kwargs: _Args.kwargs,
+    ) -> list[Series]:
         try:
             return fn(query, *args, **kwargs)
         except requests.exceptions.RequestException as exc:
@@ -158,7 +183,7 @@ class PromClient:
         chunks = plan_chunks(window, step, chunk_points)
         step_s = f"{round(step.total_seconds())}s"
 
-        def fetch(chunk: tuple[int, int]) -> list[dict[str, Any]]:
+        def fetch(chunk: tuple[int, int]) -> list[Series]:
             start, end = (datetime.fromtimestamp(t, UTC) for t in chunk)
             return self._call(query, self.api.custom_query_range, start, end, step_s)
 

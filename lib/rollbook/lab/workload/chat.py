@@ -216,7 +216,8 @@ class Chat:
 
     async def _store_page(self, key: str, field_name: str, page: str) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(key, field_name, page).expire(key, self.cache_ttl_seconds)
+            pipe.hset(key, field_name, page)
+            pipe.expire(key, self.cache_ttl_seconds)
             await pipe.execute()
 
     async def conversations(self, plan: Plan) -> str:

@@ -13,9 +13,12 @@ class FlagView:
     """Known flags as stored, else their defaults; rates default to the configured ones."""
 
     def __init__(self, default_rates: dict[str, float]) -> None:
-        self.defaults = {name: flag.default for name, flag in KNOWN_FLAGS.items()}
-        for endpoint in ENDPOINTS:
-            self.defaults[f"workload.rate.{endpoint}"] = default_rates[endpoint]
+        rates = {f"workload.rate.{endpoint}": default_rates[endpoint] for endpoint in ENDPOINTS}
+        # Only the rates have no default in the catalog (the workload's configured ones).
+        self.defaults: dict[str, float] = {
+            name: rates[name] if flag.default is None else flag.default
+            for name, flag in KNOWN_FLAGS.items()
+        }
         self.values: dict[str, float] = dict(self.defaults)
 
     def update(self, rows: list[tuple[str, object]]) -> None:

@@ -104,7 +104,6 @@ class Workload:
         self.flags = FlagView(config.rates)
         self.breaker = ReplicaBreaker(config.breaker_cooldown_seconds, config.breaker_probes)
         self.errors = ThrottledLog(log)
-        self.db: Databases | None = None
         self.chat: Chat | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -124,12 +123,12 @@ class Workload:
             socket_connect_timeout=1.0,
             retry=Retry(NoBackoff(), 0),  # fail fast: the request falls back to the database
         )
-        self.db = Databases(self.metrics, **pools)
+        db = Databases(self.metrics, **pools)
         try:
-            population = await self._population(stop)
+            population = await self._population(stop, db)
             if population is not None:
                 self.chat = Chat(
-                    self.db,
+                    db,
                     redis,
                     self.breaker,
                     self.metrics,
@@ -140,38 +139,40 @@ class Workload:
                     errors=self.errors,
                     fault=lambda name: self.flags.values[name],
                 )
-                await self._serve(stop)
+                await self._serve(stop, db)
         finally:
             await redis.aclose()
             for pool in pools.values():
                 await pool.close(timeout=2.0)
             log.info("workload stopped")
 
-    async def _serve(self, stop: asyncio.Event) -> None:
-        loops = [
-            OpenLoop(
-                rate=lambda e=endpoint: self.flags.rate(e),
-                handle=lambda at, e=endpoint: self.request(e, at),
-                overloaded=lambda at, e=endpoint: self.overloaded(e),
-                max_in_flight=self.config.max_in_flight,
-                poisson=self.config.poisson,
-                rng=self.rng,
-            )
-            for endpoint in ENDPOINTS
-        ]
+    async def _serve(self, stop: asyncio.Event, db: Databases) -> None:
+        loops = [self._open_loop(endpoint) for endpoint in ENDPOINTS]
         log.info("serving traffic at %s requests/s (until rate flags say otherwise)", self._rates())
         await asyncio.gather(
-            self._poll_flags(stop), self._check_replica(stop), *(loop.run(stop) for loop in loops)
+            self._poll_flags(stop, db),
+            self._check_replica(stop, db),
+            *(loop.run(stop) for loop in loops),
+        )
+
+    def _open_loop(self, endpoint: str) -> OpenLoop:
+        return OpenLoop(
+            rate=lambda: self.flags.rate(endpoint),
+            handle=lambda at: self.request(endpoint, at),
+            overloaded=lambda at: self.overloaded(endpoint),
+            max_in_flight=self.config.max_in_flight,
+            poisson=self.config.poisson,
+            rng=self.rng,
         )
 
     def _rates(self) -> dict[str, float]:
         return {endpoint: self.flags.rate(endpoint) for endpoint in ENDPOINTS}
 
-    async def _population(self, stop: asyncio.Event) -> Population | None:
+    async def _population(self, stop: asyncio.Event, db: Databases) -> Population | None:
         """Sample conversations from the primary, retrying until it answers or `stop`."""
         while not stop.is_set():
             try:
-                population = await self._sample()
+                population = await self._sample(db)
             except psycopg.Error as exc:
                 self.errors.error("sampling conversations failed, retrying", exc)
             else:
@@ -186,8 +187,8 @@ class Workload:
             await wait_or_stop(stop, 2.0)
         return None
 
-    async def _sample(self) -> Population:
-        fetch = self.db.fetch
+    async def _sample(self, db: Databases) -> Population:
+        fetch = db.fetch
         cfg = self.config
         hot = [
             r[0]
@@ -242,11 +243,11 @@ class Workload:
         if selected(self.flags.values[f"fault.{endpoint}.error_percent"], self.rng):
             raise InjectedFault(f"fault.{endpoint}.error_percent")
 
-    async def _poll_flags(self, stop: asyncio.Event) -> None:
+    async def _poll_flags(self, stop: asyncio.Event, db: Databases) -> None:
         """Read all flags with one query every second; keep the last values on failure."""
         while not stop.is_set():
             try:
-                rows = await self.db.fetch("flags_read", "primary", "direct", SELECT_FLAGS)
+                rows = await db.fetch("flags_read", "primary", "direct", SELECT_FLAGS)
             except psycopg.errors.UndefinedTable as exc:
                 self.flags.update([])
                 self.errors.error("no flags table yet, using defaults", exc)
@@ -258,12 +259,12 @@ class Workload:
                 self.metrics.flag_value.labels(name).set(value)
             await wait_or_stop(stop, CHECK_INTERVAL_SECONDS)
 
-    async def _check_replica(self, stop: asyncio.Event) -> None:
+    async def _check_replica(self, stop: asyncio.Event, db: Databases) -> None:
         """Measure replica lag every second and feed the breaker."""
         while not stop.is_set():
-            if self.db.pools["replica"] is not None:
+            if db.pools["replica"] is not None:
                 try:
-                    rows = await self.db.fetch("replica_lag", "replica", "direct", REPLICA_LAG)
+                    rows = await db.fetch("replica_lag", "replica", "direct", REPLICA_LAG)
                 except psycopg.Error as exc:
                     lag = None
                     self.errors.error("replica lag check failed", exc)
