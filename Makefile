@@ -48,6 +48,7 @@ demo: setup
 test: setup $(AIRFLOW_VENV)/.installed
 	$(VENV)/bin/ruff check conftest.py lib tests bench notebooks
 	$(VENV)/bin/ruff format --check conftest.py lib tests bench notebooks
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -ra
 
 # mypy over lib/ as configured in pyproject.toml; its cache (.mypy_cache/) makes reruns fast.
