@@ -79,7 +79,7 @@ class _Marionette:
         self._sock.close()
 
 
-def _active_port(profile: Path, browser: subprocess.Popen, deadline_s: float) -> int:
+def _active_port(profile: Path, browser: subprocess.Popen[bytes], deadline_s: float) -> int:
     written = profile / "MarionetteActivePort"
     deadline = time.monotonic() + deadline_s
     while not written.exists() or not written.read_text().strip():
@@ -114,7 +114,7 @@ def firefox_dom(url: str, pending: str, *, settle_s: float = 60, start_s: float 
                     "WebDriver:ExecuteScript",
                     {"script": _SETTLE, "args": [pending, settle_s * 1000]},
                 )
-                dom = client.command("WebDriver:GetPageSource", {})["value"]
+                dom: str = client.command("WebDriver:GetPageSource", {})["value"]
                 client.command("Marionette:Quit", {"flags": ["eForceQuit"]})
                 client.close()
                 browser.wait(timeout=30)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, Required, TypedDict
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, Required, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from rollbook.errors import RollbookError
 from rollbook.prom.window import Window, as_window
 
 if TYPE_CHECKING:
-    from rollbook.config import Params
+    from rollbook.config.endpoints import PrometheusEndpoint
 
 # Prometheus refuses a range query with more than 11,000 points per series.
 PROMETHEUS_MAX_POINTS = 11_000
@@ -47,6 +47,13 @@ class Series(TypedDict, total=False):
     metric: Required[dict[str, str]]
     values: list[tuple[float, str]]
     value: tuple[float, str]
+
+
+class HasPrometheus(Protocol):
+    """Params with a `prometheus` section (the params model, or a feature's view of it)."""
+
+    @property
+    def prometheus(self) -> PrometheusEndpoint | None: ...
 
 
 class PrometheusError(RollbookError, RuntimeError):
@@ -124,7 +131,9 @@ class PromClient:
         self.api = PrometheusConnect(self.url, headers=headers, retry=retry, timeout=timeout)
 
     @classmethod
-    def from_params(cls, params: Params, *, timeout: float = 30, workers: int = 4) -> PromClient:
+    def from_params(
+        cls, params: HasPrometheus, *, timeout: float = 30, workers: int = 4
+    ) -> PromClient:
         """From a validated `Params` (its `prometheus` section)."""
         if params.prometheus is None:
             raise PrometheusError("params have no `prometheus` section (url of the server)")
