@@ -3,12 +3,16 @@ values from sampled rows."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from rollbook.config.load import read_params_file
+from rollbook.explain.params import NamedQuery
 from rollbook.load.abort import AbortLimits, AbortWatch
 from rollbook.load.histogram import record
 from rollbook.load.judge import Judgement, Objective, judge
-from rollbook.load.query import BindError, Query, binder
+from rollbook.load.query import BindError, NamedQueries, Query, binder
 from rollbook.load.result import RequestStats, StepResult
 from rollbook.load.schedule import Step
 from rollbook.load.spec import GeneratorLimits
@@ -79,13 +83,23 @@ def test_a_one_column_sample_binds_to_the_only_open_placeholder():
 
 
 def test_sample_columns_bind_by_name_and_positional_placeholders_in_order():
-    named = Query("SELECT %(a)s, %(b)s", {}, "SELECT 1 AS a, 2 AS b")
-    assert binder("q", named, ["b", "a"])({"b": 2, "a": 1}) == {"a": 1, "b": 2}
+    named = Query("SELECT %(a)s, %(b)s, %(c)s", {"b": 0, "c": 9}, "SELECT 1 AS a, 2 AS b")
+    assert binder("q", named, ["b", "a"])({"b": 2, "a": 1}) == {"a": 1, "b": 2, "c": 9}
     positional = Query("SELECT %s, %s", {}, "SELECT 1, 2")
     assert binder("q", positional, ["x", "y"])({"x": 1, "y": 2}) == (1, 2)
 
 
 def test_a_sample_that_cannot_fill_the_placeholders_is_refused():
     query = Query("SELECT %(a)s, %(b)s", {}, "SELECT 1 AS c, 2 AS d")
-    with pytest.raises(BindError, match="placeholders a, b are open"):
+    with pytest.raises(BindError, match="placeholders a, b \\(a, b open\\)"):
         binder("q", query, ["c", "d"])
+
+
+def test_named_queries_come_from_the_params_queries_section():
+    lab = read_params_file(Path(__file__).resolve().parents[2] / "params" / "lab.yaml")
+    queries = {name: NamedQuery.model_validate(q) for name, q in lab["queries"].items()}
+    source = NamedQueries.from_params(queries, ["history_first_page"])
+    query = source.queries["history_first_page"]
+    assert source.names() == ("history_first_page",)
+    assert query.bind_from.startswith("SELECT id FROM conversations")
+    assert binder("history_first_page", query, ["id"])({"id": 3}) == {"conversation_id": 3}

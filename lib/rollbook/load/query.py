@@ -35,21 +35,25 @@ class Query:
 
 
 def binder(name: str, query: Query, columns: list[str]):
-    """How a sampled row (a dict) becomes the query's parameters: columns bind by name to
-    the placeholders `params` leaves open; a one-column sample binds to the only open one;
-    with `%s` placeholders the row's values bind in order."""
+    """How a sampled row (a dict) becomes the query's parameters, over `params` (the
+    values EXPLAIN uses): columns named after placeholders bind to them; a one-column
+    sample binds to the query's only placeholder, or else to the only one `params` leaves
+    open; with `%s` placeholders the row's values bind in order."""
     placeholders = set(NAMED_PLACEHOLDER.findall(query.sql))
     if not placeholders:
         return lambda row: tuple(row.values())
     open_ = placeholders - set(query.params)
-    if open_ <= set(columns):
-        return lambda row: {**query.params, **row}
-    if len(columns) == 1 and len(open_) == 1:
-        (column,), (placeholder,) = columns, open_
+    named = placeholders & set(columns)
+    if named and open_ <= named:
+        return lambda row: {**query.params, **{c: row[c] for c in named}}
+    if len(columns) == 1 and (len(placeholders) == 1 or len(open_) == 1):
+        (column,) = columns
+        (placeholder,) = placeholders if len(placeholders) == 1 else open_
         return lambda row: {**query.params, placeholder: row[column]}
     raise BindError(
-        f"query {name}: bind_from gives columns {', '.join(columns)} but the placeholders "
-        f"{', '.join(sorted(open_))} are open (name the columns after them)"
+        f"query {name}: bind_from gives columns {', '.join(columns)} for the placeholders "
+        f"{', '.join(sorted(placeholders))} ({', '.join(sorted(open_)) or 'none'} open): "
+        "name the columns after the placeholders"
     )
 
 
