@@ -20,13 +20,18 @@ from rollbook.load.judge import Judgement, Objective, judge
 from rollbook.load.result import RunEnd
 from rollbook.load.run import run_load
 from rollbook.load.schedule import Step
-from rollbook.load.spec import LoadSpec
+from rollbook.load.spec import GeneratorLimits, LoadSpec
 
 HERE = Path(__file__).resolve().parent
 
 
+# A busy machine delays a process by several ms at times: only a starved generator (100 ms
+# late) counts as behind schedule here, so these tests do not depend on the machine.
+PATIENT = GeneratorLimits(late_after=0.1, max_late_share=0.05)
+
+
 def spec(service: FakeService, rate: float, duration: float, **options) -> LoadSpec:
-    options = {"clients": 8, "workers": 2, "poisson": False, **options}
+    options = {"clients": 8, "workers": 2, "poisson": False, "generator": PATIENT, **options}
     return LoadSpec(FakeTarget(), (service,), (Step({"fake": rate}, duration),), **options)
 
 
@@ -41,11 +46,16 @@ def test_workers_share_the_schedule_and_their_tallies_add_up():
     assert [w.worker for w in result.workers] == [0, 1]
     assert sum(w.clients for w in result.workers) == 8
     assert rows and sum(r.tally.ok for r in result.timeline) == 200
+    archived = json.loads(json.dumps(result.archive()))
+    (archived_step,) = archived["steps"]
+    assert [r["name"] for r in archived_step["requests"]] == ["fake", "all"]
+    assert archived_step["requests"][1]["spectrum"][-1]["count"] == 200
     assert judge(step, Objective(p95_seconds=0.5)).judgement is Judgement.PASS
 
 
 def test_a_worker_without_cpu_to_spare_makes_the_run_inconclusive():
-    # each request blocks the worker for 10 ms: at most 100/s, 300/s offered
+    # each request blocks the worker for 10 ms: at most 100/s, 300/s offered, so the
+    # generator falls 2 s behind schedule within its 1 s
     busy = FakeService(block_seconds=0.01)
     result = run_load(spec(busy, rate=300, duration=1.0, workers=1))
     (step,) = result.steps
@@ -68,7 +78,7 @@ import json, sys
 from _fake_load import FakeService, FakeTarget
 from rollbook.load.run import run_load
 from rollbook.load.schedule import Step
-from rollbook.load.spec import LoadSpec
+from rollbook.load.spec import GeneratorLimits, LoadSpec
 
 spec = LoadSpec(FakeTarget(), (FakeService(hang={hang}),), (Step({{"fake": 50}}, 60.0),),
                 clients=4, workers=2, poisson=False)
@@ -80,7 +90,7 @@ print(json.dumps({{"end": result.end.value, "stop_seconds": result.stop_seconds,
 
 def sigterm_run(hang: bool) -> tuple[dict, float]:
     """Start a 60 s run in a child, SIGTERM it once the load flows; (its printed result,
-    seconds from the signal to its exit)."""
+    seconds from the signal to its exit, interpreter shutdown included)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(SIGTERM_RUN.format(hang=hang))],
@@ -102,10 +112,11 @@ def sigterm_run(hang: bool) -> tuple[dict, float]:
 def test_sigterm_stops_the_run_within_two_seconds_with_what_was_measured():
     result, exited = sigterm_run(hang=False)
     assert result["end"] == "interrupted" and result["scheduled"] > 0
-    assert result["stop_seconds"] < 2 and exited < 2
+    # stop_seconds: from the signal until every worker process had exited
+    assert result["stop_seconds"] < 2 and exited < 5
 
 
 def test_sigterm_stops_requests_that_never_answer_too():
     result, exited = sigterm_run(hang=True)
     assert result["end"] == "interrupted"
-    assert result["stop_seconds"] < 2 and exited < 2
+    assert result["stop_seconds"] < 2 and exited < 5

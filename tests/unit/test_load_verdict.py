@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _fake_load import FakeService, FakeTarget
 
 from rollbook.config.load import read_params_file
 from rollbook.explain.params import NamedQuery
@@ -14,8 +15,8 @@ from rollbook.load.histogram import record
 from rollbook.load.judge import Judgement, Objective, judge
 from rollbook.load.query import BindError, NamedQueries, Query, binder
 from rollbook.load.result import RequestStats, StepResult
-from rollbook.load.schedule import Step
-from rollbook.load.spec import GeneratorLimits
+from rollbook.load.schedule import ScheduleError, Step
+from rollbook.load.spec import GeneratorLimits, LoadSpec
 from rollbook.load.tally import Tally
 
 
@@ -103,3 +104,15 @@ def test_named_queries_come_from_the_params_queries_section():
     assert source.names() == ("history_first_page",)
     assert query.bind_from.startswith("SELECT id FROM conversations")
     assert binder("history_first_page", query, ["id"])({"id": 3}) == {"conversation_id": 3}
+
+
+def test_clients_split_evenly_over_the_workers_and_never_fewer_than_one_each():
+    steps = (Step({"fake": 10}, 1.0),)
+    spec = LoadSpec(FakeTarget(), (FakeService(),), steps, clients=10, workers=3)
+    assert [spec.clients_of(w) for w in range(3)] == [(0, 4), (4, 3), (7, 3)]
+    assert LoadSpec(FakeTarget(), (FakeService(),), steps, clients=2, workers=4).worker_count == 2
+
+
+def test_a_spec_refuses_request_types_no_source_serves():
+    with pytest.raises(ScheduleError, match="no source serves other"):
+        LoadSpec(FakeTarget(), (FakeService(),), (Step({"other": 1}, 1.0),), clients=1)

@@ -40,8 +40,8 @@ class Collector:
         return None
 
     def _row(self, interval: int) -> IntervalRow:
-        at = (interval + 1) * self.spec.report_interval
-        return IntervalRow(interval, at, self.intervals[interval])
+        every = self.spec.report_interval
+        return IntervalRow(interval, (interval + 1) * every, every, self.intervals[interval])
 
     def result(
         self, end: RunEnd, reason: str, elapsed: float, stop_seconds: float | None

@@ -127,8 +127,14 @@ class IntervalRow:
     """What finished in one report interval, all workers and request types."""
 
     interval: int
-    at_seconds: float
+    at_seconds: float  # the interval's end, from the start
+    seconds: float
     tally: Tally
+
+    @property
+    def stats(self) -> RequestStats:
+        """Rates in the interval: dispatched (offered) and finished ok (throughput)."""
+        return RequestStats("all", self.tally, self.seconds)
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,32 @@ class LoadResult:
     @property
     def inconclusive(self) -> list[str]:
         return [f"step {s.index + 1}: {why}" for s in self.steps for why in s.inconclusive]
+
+    def archive(self) -> dict:
+        """Everything measured, JSON-ready: per step each request type's summary, error
+        reasons, percentile spectrum and encoded HDR histograms; the timeline; workers."""
+        return {
+            "end": self.end.value,
+            "reason": self.reason,
+            "clients": self.clients,
+            "seconds": self.seconds,
+            "stop_seconds": self.stop_seconds,
+            "inconclusive": self.inconclusive,
+            "steps": [
+                {
+                    "step": s.index + 1,
+                    "rates": dict(s.step.rates),
+                    "duration": s.step.duration,
+                    "warmup": s.step.warmup,
+                    "requests": [r.archive() for r in [*s.requests.values(), s.total]],
+                }
+                for s in self.steps
+            ],
+            "timeline": [
+                row.stats.summary() | {"at_seconds": row.at_seconds} for row in self.timeline
+            ],
+            "workers": [vars(w) | {"busy_share": w.busy_share} for w in self.workers],
+        }
 
     def table(self) -> list[dict]:
         """One row per step and request type, then the step's total."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import os
 import random
@@ -41,6 +42,8 @@ def main(
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # a cancelled request is counted unfinished; psycopg's warning for each is noise
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
     try:
         asyncio.run(_work(spec, index, channel, go, stop, start_at))
     except BaseException:
