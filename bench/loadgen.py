@@ -24,7 +24,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from rollbook.config import load_params
 from rollbook.lab.stack import Lab
 from rollbook.load.query import NamedQueries, Query
 from rollbook.load.result import RequestStats
@@ -32,6 +31,7 @@ from rollbook.load.run import run_load
 from rollbook.load.schedule import Step
 from rollbook.load.spec import LoadSpec
 from rollbook.load.target import PostgresTarget
+from rollbook.params import load_params
 
 REPO = Path(__file__).resolve().parents[1]
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"

@@ -83,7 +83,7 @@ def test_a_fixed_rate_run_through_pgbouncer_with_its_own_client_connections(lab,
 
 SIGTERM_RUN = """
 import json
-from rollbook.config import load_params
+from rollbook.params import load_params
 from rollbook.load.query import NamedQueries
 from rollbook.load.run import run_load
 from rollbook.load.schedule import Step

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from _fake_load import FakeService, FakeTarget
 
-from rollbook.config.load import read_params_file
 from rollbook.explain.params import NamedQuery
 from rollbook.load.abort import AbortLimits, AbortWatch
 from rollbook.load.histogram import record
@@ -18,6 +17,7 @@ from rollbook.load.result import RequestStats, StepResult
 from rollbook.load.schedule import ScheduleError, Step
 from rollbook.load.spec import GeneratorLimits, LoadSpec
 from rollbook.load.tally import Tally
+from rollbook.params.load import read_params_file
 
 
 def tally(ok=0, errors=0, latency=0.01, late_dispatch=0) -> Tally:
