@@ -7,7 +7,9 @@ flight and closes every client connection."""
 from __future__ import annotations
 
 import asyncio
+import pickle
 import random
+import resource
 
 import pytest
 from _fake_load import FakeService, FakeTarget
@@ -21,6 +23,7 @@ from rollbook.load.result import RunEnd
 from rollbook.load.schedule import Step, arrivals
 from rollbook.load.spec import LoadSpec
 from rollbook.load.tally import Recorder, Tally
+from rollbook.load.worker import FileLimitError, allow_files
 
 LATE_AFTER = 0.005
 
@@ -174,11 +177,22 @@ def test_a_client_whose_request_was_cancelled_reconnects_before_serving_again():
 
 
 def test_tallies_pickle_through_their_hdr_encoding():
-    import pickle
-
     tally = Tally(scheduled=3, ok=2)
     tally.latency.record_value(1500)
     tally.latency.record_value(250_000)
     copy = pickle.loads(pickle.dumps(tally))
     assert copy.scheduled == 3 and copy.latency.get_total_count() == 2
     assert copy.latency.get_max_value() == tally.latency.get_max_value()
+
+
+def test_a_worker_raises_its_open_files_limit_up_to_the_hard_one():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        allow_files(300)
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (300, hard)
+        if hard != resource.RLIM_INFINITY:
+            with pytest.raises(FileLimitError, match="hard limit"):
+                allow_files(hard + 1)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import random
+import resource
 import signal
 import time
 import traceback
@@ -20,6 +21,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 
+from rollbook.errors import RollbookError
 from rollbook.load.clients import Clients
 from rollbook.load.engine import Engine
 from rollbook.load.messages import Done, Failed, Ready, Report
@@ -30,6 +32,23 @@ from rollbook.load.spec import LoadSpec
 from rollbook.load.tally import Recorder
 
 WATCH_SECONDS = 0.02  # how often the stop event and the parent are checked
+SPARE_FILES = 64  # file descriptors beyond one per client (sources' pools, pipes, logs)
+
+
+class FileLimitError(RollbookError, OSError):
+    """A worker cannot hold its client connections: too few file descriptors allowed."""
+
+
+def allow_files(needed: int) -> None:
+    """Raise this process's soft open-files limit to `needed` (at most the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            raise FileLimitError(
+                f"{needed} open files needed, the hard limit is {hard}: raise it "
+                "(ulimit -Hn, limits.conf) or spread the clients over more workers"
+            )
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 def main(
@@ -54,6 +73,7 @@ async def _work(
     spec: LoadSpec, index: int, channel: Queue, go: Event, stop: Event, start_at: Synchronized
 ) -> None:
     first, count = spec.clients_of(index)
+    allow_files(count + SPARE_FILES)
     rng = random.Random(None if spec.seed is None else f"{spec.seed}:{index}")
     clients = Clients(spec.target, count, first)
     parent = os.getppid()
