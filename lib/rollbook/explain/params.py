@@ -6,6 +6,7 @@ queries:
     sql: SELECT id, ... WHERE conversation_id = %(conversation_id)s ORDER BY ... LIMIT 50
     params: {conversation_id: 42}
     description: newest 50 messages of a conversation
+    bind_from: SELECT id FROM conversations ORDER BY random() LIMIT 1000   # load tests
 explain:
   thresholds: {misestimate_factor: 10}       # see FindingThresholds for every default
   assertions:
@@ -34,6 +35,12 @@ class NamedQuery(Strict):
     sql: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
+    bind_from: str | None = Field(
+        default=None,
+        min_length=1,
+        description="load tests: a query whose rows give the bind values, one row drawn per "
+        "request (columns named after placeholders, or one column for the one left open)",
+    )
 
 
 class FindingThresholds(Strict):

@@ -6,11 +6,12 @@ import json
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -51,20 +52,26 @@ def conversations_key(user_id: int) -> str:
     return f"chat:conversations:{user_id}"
 
 
+class Connections(Protocol):
+    """Where a route's connections come from: a pool, or one client's own connection."""
+
+    def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection]: ...
+
+
 class Databases:
-    """Connection pools by route (replica and pgbouncer optional); timed queries."""
+    """Connections by route (replica and pgbouncer optional); timed queries."""
 
     def __init__(
         self,
         metrics: WorkloadMetrics,
-        primary: AsyncConnectionPool,
-        replica: AsyncConnectionPool | None = None,
-        pgbouncer: AsyncConnectionPool | None = None,
+        primary: Connections,
+        replica: Connections | None = None,
+        pgbouncer: Connections | None = None,
     ) -> None:
         self.metrics = metrics
         self.pools = {"primary": primary, "replica": replica, "pgbouncer": pgbouncer}
 
-    def pool(self, target: str, via: str) -> AsyncConnectionPool:
+    def pool(self, target: str, via: str) -> Connections:
         """The pool for a target (primary|replica) reached directly or via PgBouncer."""
         route = (
             "replica" if target == "replica" else ("pgbouncer" if via == "pgbouncer" else "primary")
