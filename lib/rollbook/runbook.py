@@ -7,26 +7,28 @@
 
 `start` loads and validates the params, sets the plotly renderer that keeps each chart
 once as its plotly JSON (drawn by JupyterLab and by the HTML export), shows a dry-run /
-apply banner and finds the run directory (set by `rollbook run`, else
-`outputs/interactive/<run id>/`). Every step and check is written to `results.json` as it
-happens, so a run that dies still leaves its timings behind.
+apply banner and resolves the run context (`rollbook.run_context`: the run directory set by
+`rollbook run`, else `outputs/interactive/<run id>/`; the archive; headless or not), which
+`rb.context` hands on. Every step and check is written to `results.json` as it happens, so a
+run that dies still leaves its timings behind; under `rollbook run` each step's end is also
+reported to the runner, which prints one line for it.
 """
 
 from __future__ import annotations
 
 import atexit
 import html
-import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rollbook.archive.layout import RUN_DIR_ENV, RunPaths, default_output_dir, new_run_id
+from rollbook.archive.layout import RunPaths
 from rollbook.archive.results import write_json
 from rollbook.params import Params, load_params
+from rollbook.run_context import RunContext, StepReport, resolve
 from rollbook.verdict import (
     Check,
     Status,
@@ -68,10 +70,11 @@ def _banner(colour: str, title: str, text: str) -> None:
 class Runbook:
     """One run of a runbook: its params, steps, checks and verdict."""
 
-    def __init__(self, name: str, params: Params, run_dir: Path) -> None:
+    def __init__(self, name: str, params: Params, context: RunContext) -> None:
         self.name = name
         self.params = params
-        self.paths = RunPaths(run_dir)
+        self.context = context
+        self.paths = RunPaths(context.run_dir)
         self.checks: list[Check] = []
         self.steps: list[dict[str, Any]] = []
         self.data: dict[str, Any] = {}
@@ -98,7 +101,8 @@ class Runbook:
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
-        """Time a step; its start, end and status go to results.json even if it raises."""
+        """Time a step; its start, end and status go to results.json (and to the runner)
+        even if it raises."""
         record: dict[str, Any] = {"name": name, "started_at": _now().isoformat()}
         self.steps.append(record)
         began = time.monotonic()
@@ -112,6 +116,10 @@ class Runbook:
         finally:
             record.update(ended_at=_now().isoformat(), seconds=round(time.monotonic() - began, 3))
             self.save()
+            status = "ok" if record["status"] == "ok" else "failed"
+            self.context.report(
+                StepReport(name, status, record["seconds"], record.get("error", ""))
+            )
 
     def check(self, check: Check) -> Check:
         """Record one check of the verdict; returns it for display."""
@@ -197,25 +205,26 @@ class Runbook:
             self._lock = None
 
 
-def _run_dir(name: str, environment: str) -> Path:
-    if os.environ.get(RUN_DIR_ENV):
-        return Path(os.environ[RUN_DIR_ENV])
-    return default_output_dir() / "interactive" / new_run_id(name, environment, _now())
-
-
 def start(
-    params_file: str | Path, *, name: str, apply: bool = False, lock: bool = False
+    params_file: str | Path,
+    *,
+    name: str,
+    apply: bool = False,
+    lock: bool = False,
+    context: Mapping[str, Any] | None = None,
 ) -> Runbook:
-    """Begin a run: validated params, plotly renderer, mode banner, optional advisory lock.
+    """Begin a run: validated params, run context, plotly renderer, mode banner, optional
+    advisory lock.
 
     `apply` is the notebook's `apply` parameter (set by `rollbook run --apply`); it
-    overrides `safety.apply` of the params file so phase code sees one answer.
+    overrides `safety.apply` of the params file so phase code sees one answer. `context`
+    is the notebook's `run_context` parameter (set by `rollbook run`; None elsewhere).
     """
     import plotly.io as pio
 
     params = load_params(params_file, {"safety.apply": bool(apply)})
     pio.renderers.default = PLOTLY_RENDERER
-    rb = Runbook(name, params, _run_dir(name, params.environment))
+    rb = Runbook(name, params, resolve(context, name=name, environment=params.environment))
     rb.show_mode()
     if lock:
         rb.take_lock()

@@ -22,7 +22,6 @@ from _promserver import backfilled_prometheus, private_port
 from _slow_history import SLOW_P95, SlowHour, params_yaml
 
 from rollbook import runbook
-from rollbook.archive.layout import RUN_DIR_ENV
 from rollbook.params import load_params
 from rollbook.phases import incident
 from rollbook.phases.slo_dashboard import SloDashboard
@@ -111,10 +110,10 @@ def test_review_charts_show_context_on_each_side_and_shade_window_and_breach(rev
 def test_verdict_fails_and_its_banner_counts_no_data_as_no_data(
     review, params_file, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path / "run"))
+    context = {"run_dir": str(tmp_path / "run"), "archive_root": str(tmp_path), "headless": True}
     shown: list[str] = []
     monkeypatch.setattr(runbook, "_display", lambda markup, plain: shown.append(plain))
-    rb = runbook.start(params_file, name="incident_review")
+    rb = runbook.start(params_file, name="incident_review", context=context)
     rb.add_checks(review.slo_checks())
     with pytest.warns(UserWarning, match="database is unreachable"):
         _, _, plan_checks = incident.plans_vs_archived(rb.params, review.output_dir)

@@ -1,6 +1,7 @@
-"""`rollbook run` end to end on a probe notebook: exit codes, the four archive files,
-the reason on top, a dead kernel, bad input before any kernel, offline charts (Chromium and
-Firefox ESR, and JupyterLab), no secret.
+"""`rollbook run` end to end on a probe notebook: exit codes, the archive files, the reason
+on top, a dead kernel, bad input before any kernel, offline charts (Chromium and Firefox
+ESR, and JupyterLab), no secret; what the terminal shows (a line per step, the verdict, the
+paths) and the cell log in run.log.
 
 A spy kernelspec (first on JUPYTER_PATH) appends a line to a file each time a kernel
 starts, which proves that bad input never starts one.
@@ -92,7 +93,7 @@ def first_cell(run_dir: Path) -> str:
     return nbformat.read(run_dir / "notebook.ipynb", as_version=4).cells[0].source
 
 
-def test_passing_run_exits_0_and_archives_four_files(passed):
+def test_passing_run_exits_0_and_archives_its_files(passed):
     done, run_dir, started = passed
     assert done.returncode == 0, done.stderr
     assert started == 1
@@ -102,6 +103,7 @@ def test_passing_run_exits_0_and_archives_four_files(passed):
         "notebook.ipynb",
         "report.html",
         "results.json",
+        "run.log",
     ]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert (manifest["outcome"], manifest["exit_code"], manifest["mode"]) == (
@@ -160,10 +162,48 @@ def test_failing_check_exits_1_with_the_reason_on_top(failed):
     done, run_dir, _ = failed
     assert done.returncode == 1
     reason = "probe latency: fail, observed 50.0ms, threshold &lt; 10"
-    assert done.stdout.splitlines()[1].startswith("FAILED (exit code 1)")
+    assert any(line.startswith("FAILED (exit code 1)") for line in done.stdout.splitlines())
     assert reason in first_cell(run_dir)
     html = (run_dir / "report.html").read_text()
     assert html.index(reason) < html.index("Runner probe") < html.index("rb.verdict()")
+
+
+STEP_LINE = re.compile(r"  (ok|failed) +\d+\.\d s  \S.*")
+
+
+def test_terminal_shows_each_step_then_the_verdict_and_the_paths(passed):
+    done, run_dir, _ = passed
+    out, err = done.stdout.splitlines(), done.stderr.splitlines()
+    assert len(out) + len(err) <= 10
+    assert [line for line in err if not STEP_LINE.fullmatch(line)] == []  # nothing else
+    assert [line.split()[-1] for line in err] == ["charts"]
+    verdict = out[1:-4]
+    assert verdict[0].split() == ["name", "status", "observed", "threshold", "unit", "required"]
+    assert verdict[1].split()[:3] == ["probe", "latency", "pass"]
+    assert out[-4:] == [
+        "PASSED (exit code 0): 1 passed",
+        f"report:  {run_dir / 'report.html'}",
+        f"run log: {run_dir / 'run.log'}",
+        f"archived in {run_dir}",
+    ]
+    assert "without encryption" not in done.stdout + done.stderr
+
+
+def test_run_log_keeps_the_cell_log(passed):
+    _, run_dir, _ = passed
+    log = (run_dir / "run.log").read_text()
+    cells = len(nbformat.read(run_dir / "notebook.ipynb", as_version=4).cells) - 1  # - banner
+    assert log.count("INFO Executing Cell ") == log.count("INFO Ending Cell ") == cells
+    assert "INFO DRY RUN: nothing on runner-test is changed" in log  # a cell's text output
+    assert re.search(r"probe latency +pass +5\.0", log)  # the verdict table, as text
+
+
+def test_a_failing_run_ends_with_the_failing_check_and_the_report(failed):
+    done, run_dir, _ = failed
+    last = done.stdout.splitlines()[-20:]  # stdout comes last: the terminal's last lines
+    assert any(line.startswith("probe latency: fail, observed 50.0ms") for line in last)
+    assert f"report:  {run_dir / 'report.html'}" in last
+    assert [line.split()[0] for line in done.stderr.splitlines()] == ["ok"]  # charts
 
 
 def test_dead_kernel_is_reported_and_archived(killed):

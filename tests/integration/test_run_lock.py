@@ -95,7 +95,7 @@ def test_second_concurrent_run_refuses_naming_the_holder(postgres, tmp_path):
         release.touch()
         stdout, stderr = first.communicate(timeout=120)
     assert second.returncode == 4, second.stdout + second.stderr
-    refusal = second.stdout.splitlines()[1]
+    refusal = next(line for line in second.stdout.splitlines() if line.startswith("BUSY"))
     assert refusal.startswith("BUSY (exit code 4)")
     assert "runbook locked_step is already running against 127.0.0.1:57401/postgres" in refusal
     assert "application_name 'rollbook:lock:locked_step'" in refusal

@@ -317,6 +317,32 @@ def test_progress_prints_log_lines_headless_and_renders_a_panel_live(capsys):
     assert panel.count("<tr>") == 1 + 8  # header + the last eight events
 
 
+def test_progress_reports_each_ramp_step_once_when_it_ends(capsys):
+    from rollbook.canary.progress import RampProgress
+
+    def reported(controller) -> list:
+        steps = []
+        controller.progress = RampProgress(report=steps.append)
+        controller.run()
+        return steps
+
+    def shown(steps) -> list:
+        return [(s.name, s.status, s.seconds is not None, s.nested) for s in steps]
+
+    promoted = [(f"ramp cache.history {v} %", "ok", True, True) for v in (10, 25, 50, 100)]
+    assert shown(reported(make()[0])) == promoted
+    controller, _, source, clock = make(fault="errors", triggers=("error_rate",))
+    source.fault_from = clock.now() + 12
+    rolled_back = reported(controller)
+    assert shown(rolled_back) == [
+        ("ramp cache.history 10 %", "ok", True, True),
+        ("ramp cache.history 25 %", "failed", True, True),
+    ]
+    assert rolled_back[-1].detail.startswith("rolled back on error_rate")
+    planned = [(f"ramp cache.history {v} %", "planned", False, True) for v in (10, 25, 50, 100)]
+    assert shown(reported(make(dry_run=True)[0])) == planned
+
+
 def test_a_step_makes_no_more_judgements_than_its_alpha_share_assumes():
     """The judge's level is the ramp's alpha over `judgements_per_step` per step: a step that
     runs to the end of its extension must not query more windows than that."""

@@ -87,7 +87,7 @@ def test_rollout_stops_at_the_first_failure(monkeypatch, tmp_path):
     def prepare(notebook, params_file, overrides, apply, output_dir):
         return SimpleNamespace(name=Path(notebook).name, apply=apply)
 
-    def run(request, progress=False):
+    def run(request, watch=None):
         ran.append(request.name)
         return SimpleNamespace(exit_code=exit_codes.get(request.name, 0))
 

@@ -6,7 +6,6 @@ import json
 import pytest
 
 from rollbook import runbook
-from rollbook.archive.layout import RUN_DIR_ENV
 from rollbook.verdict import VerdictFailed, compare, expect, raise_if_failed, tally
 
 PARAMS = """\
@@ -19,10 +18,10 @@ primary: {host: 127.0.0.1, port: 5432, dbname: chat, user: chat, password: {env:
 def rb(tmp_path, monkeypatch):
     path = tmp_path / "params.yaml"
     path.write_text(PARAMS)
-    monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path / "run"))
+    context = {"run_dir": str(tmp_path / "run"), "archive_root": str(tmp_path), "headless": True}
     shown: list[str] = []
     monkeypatch.setattr(runbook, "_display", lambda markup, plain: shown.append(plain))
-    book = runbook.start(path, name="unit")
+    book = runbook.start(path, name="unit", context=context)
     shown.clear()  # the dry-run banner
     book.shown = shown
     return book

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-RUN_DIR_ENV = "ROLLBOOK_RUN_DIR"
 OUTPUT_DIR_ENV = "ROLLBOOK_OUTPUT_DIR"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -37,7 +36,7 @@ def new_run_id(runbook: str, environment: str, started_at: datetime) -> str:
 
 @dataclass(frozen=True)
 class RunPaths:
-    """The four files of an archived run."""
+    """The files of an archived run (runs archived before the run log have no `run.log`)."""
 
     dir: Path
 
@@ -61,10 +60,16 @@ class RunPaths:
     def manifest(self) -> Path:
         return self.dir / "manifest.json"
 
+    @property
+    def log(self) -> Path:
+        """The cell log: every cell's start and end, its printed output and text results."""
+        return self.dir / "run.log"
+
     def files(self) -> dict[str, Path]:
         return {
             "notebook": self.notebook,
             "html": self.html,
             "results": self.results,
             "manifest": self.manifest,
+            "log": self.log,
         }

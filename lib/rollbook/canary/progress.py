@@ -1,31 +1,20 @@
-"""Show a ramp while it runs: an updating HTML panel in JupyterLab, log lines elsewhere.
-
-Under `rollbook run` (papermill, no one watching) each event is one plain line, so the
-archived notebook reads like a log; outside a kernel (scripts, tests) likewise.
+"""Show a ramp while it runs: an updating HTML panel live in JupyterLab, log lines in a
+headless run (`rollbook.run_context`), so the archived notebook reads like a log; and, for
+the runner, one report per ramp step when it ends.
 """
 
 from __future__ import annotations
 
 import html
-import os
 import time
+from collections.abc import Callable
 
-from rollbook.archive.layout import RUN_DIR_ENV
 from rollbook.canary.result import Event, RampResult
+from rollbook.run_context import StepReport
 
 LAST_CHECKS = 8
-
-
-def interactive() -> bool:
-    """True in a Jupyter kernel that is not a `rollbook run` (the runner sets the run dir)."""
-    if os.environ.get(RUN_DIR_ENV):
-        return False
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and hasattr(shell, "kernel")
+# How an event ends the step in effect: the next step or the promotion means it held.
+_ENDS_STEP = {"step": "ok", "promote": "ok", "rollback": "failed", "pause": "paused"}
 
 
 def log_line(result: RampResult, event: Event) -> str:
@@ -38,13 +27,21 @@ def log_line(result: RampResult, event: Event) -> str:
 
 
 class RampProgress:
-    """A callable the controller calls after every event."""
+    """A callable the controller calls after every event: a live panel or (`live` false) a
+    log line; each ended ramp step is passed to `report` (the run context's)."""
 
-    def __init__(self, live: bool | None = None) -> None:
-        self.live = interactive() if live is None else live
+    def __init__(
+        self, live: bool = False, report: Callable[[StepReport], None] | None = None
+    ) -> None:
+        self.live = live
+        self.report = report
         self.handle = None
+        self.step: tuple[float, float] | None = None  # flag value and start of the step
 
     def __call__(self, result: RampResult, event: Event) -> None:
+        ended = self._ended_step(result, event)
+        if ended is not None and self.report is not None:
+            self.report(ended)
         if not self.live:
             print(log_line(result, event), flush=True)
             return
@@ -55,6 +52,25 @@ class RampProgress:
             self.handle = display(panel, display_id=True)
         else:
             self.handle.update(panel)
+
+    def _ended_step(self, result: RampResult, event: Event) -> StepReport | None:
+        """The ramp step `event` ends (held, rolled back or paused), or a step a dry run
+        plans; a rollback before any step of this run (an interrupted run's) is the ramp's."""
+        if event.kind == "plan":
+            return StepReport(f"ramp {result.flag} {event.flag_value:g} %", "planned", nested=True)
+        status = _ENDS_STEP.get(event.kind)
+        if status is None:
+            return None
+        began = self.step
+        self.step = (event.flag_value, event.at) if event.kind == "step" else None
+        detail = "" if status == "ok" else result.reason
+        if began is None:
+            if status == "ok":
+                return None
+            return StepReport(f"ramp {result.flag}", status, detail=detail, nested=True)
+        value, at = began
+        name = f"ramp {result.flag} {value:g} %"
+        return StepReport(name, status, round(event.at - at, 1), detail, nested=True)
 
     @staticmethod
     def panel(result: RampResult) -> str:

@@ -11,6 +11,7 @@ import click
 
 from rollbook.cli.lab import lab_dir_option, print_status
 from rollbook.cli.rollout import run_rollout
+from rollbook.cli.terminal import verbose_option
 
 
 def _say(message: str) -> None:
@@ -20,7 +21,8 @@ def _say(message: str) -> None:
 @click.command("demo")
 @lab_dir_option
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-def demo_command(lab_dir: Path | None, output_dir: Path | None) -> None:
+@verbose_option
+def demo_command(lab_dir: Path | None, output_dir: Path | None, verbose: bool) -> None:
     """Start the lab, roll out every phase on it (--apply), print where each archived run is.
     A lab a previous demo rolled out starts again from the seed state's flags."""
     from rollbook import resources
@@ -46,4 +48,4 @@ def demo_command(lab_dir: Path | None, output_dir: Path | None) -> None:
         )
         time.sleep(baseline_seconds)
     _say("running the rollout (preflight, Phases 1-4) with --apply")
-    sys.exit(run_rollout(resources.lab_params(), True, output_dir))
+    sys.exit(run_rollout(resources.lab_params(), True, output_dir, verbose))

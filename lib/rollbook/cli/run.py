@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from rollbook.cli.terminal import verbose_option, watch
+
 
 def _mode_line(apply: bool, environment: str) -> str:
     if apply:
@@ -33,10 +35,19 @@ def print_checks(checks: list[dict]) -> None:
 @click.option("-p", "overrides", multiple=True, metavar="NAME=VALUE", help="notebook parameter")
 @click.option("--apply", is_flag=True, help="allow steps that change the target")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help="archive root")
+@verbose_option
 def run_command(
-    notebook: Path, params_file: Path, overrides: tuple[str, ...], apply: bool, output_dir: Path
+    notebook: Path,
+    params_file: Path,
+    overrides: tuple[str, ...],
+    apply: bool,
+    output_dir: Path,
+    verbose: bool,
 ) -> None:
     """Execute NOTEBOOK headlessly and archive it.
+
+    Prints a line for each step as it ends, then the verdict table, the outcome and the
+    paths; the last line is `archived in RUN_FOLDER`.
 
     Exit codes: 0 passed, 1 a check failed or a cell raised, 2 bad input (no kernel
     started), 3 the kernel died, 4 another run of this step holds the lock.
@@ -48,8 +59,10 @@ def run_command(
         notebook, params_file, list(overrides), apply, output_dir or default_output_dir()
     )
     click.echo(_mode_line(apply, request.params.environment))
-    report = run(request, progress=sys.stderr.isatty())
-    click.echo(f"{report.outcome.value.upper()} (exit code {report.exit_code}): {report.reason}")
+    report = run(request, watch(verbose))
     print_checks(report.results.get("checks", []))
+    click.echo(f"{report.outcome.value.upper()} (exit code {report.exit_code}): {report.reason}")
+    click.echo(f"report:  {report.paths.html}")
+    click.echo(f"run log: {report.paths.log}")
     click.echo(f"archived in {report.paths.dir}")
     sys.exit(report.exit_code)

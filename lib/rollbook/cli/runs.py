@@ -63,7 +63,8 @@ def show(run_id: str, output_dir: Path | None) -> None:
     )
     print_checks(archived.results.get("checks", []))
     for name, path in archived.paths.files().items():
-        click.echo(f"{name:>9}: {path}")
+        if path.exists():  # runs archived before the run log have none
+            click.echo(f"{name:>9}: {path}")
 
 
 @runs_group.command("reindex")

@@ -76,12 +76,11 @@ def affected_concepts(alert_table: pd.DataFrame) -> list[str]:
 
 
 def start_review(
-    params: Params, window: str = "last 1h", start: str = "", end: str = "", archive: str = ""
+    params: Params, window: str, start: str, end: str, archive: str | Path
 ) -> WindowReview:
-    """The review of the window (see `review_window`), reading runs from `archive` (empty:
-    the archive this run is written to)."""
-    output_dir = Path(archive) if archive else validation.archive_dir()
-    return WindowReview(params, review_window(window, start, end), output_dir=output_dir)
+    """The review of the window (see `review_window`), reading runs from the archive
+    `archive` (the notebook passes its `archive` parameter, else its run's archive)."""
+    return WindowReview(params, review_window(window, start, end), output_dir=Path(archive))
 
 
 def series(review: WindowReview, names: list[str]) -> dict[str, pd.DataFrame]:

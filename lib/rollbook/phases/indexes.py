@@ -238,21 +238,24 @@ def _left_behind(params: Params, build: IndexBuild) -> str:
     return f" {build.name} is {state}."
 
 
-def _execute(params: Params, item: Work) -> dict:
+def _execute(params: Params, item: Work, headless: bool) -> dict:
     if item.action == "drop + rebuild":
         run_watched(params, _drop_statement(item.build))
-    with ProgressDisplay(item.build.name) as show:
+    with ProgressDisplay(item.build.name, log_lines=headless) as show:
         run = run_watched(params, item.build.sql, on_progress=show)
     phase = run.last_progress.phase if run.last_progress else "done before the first sample"
     return {"seconds": round(run.seconds, 2), "last phase seen": phase}
 
 
-def apply(params: Params, work: list[Work], gates: list[Check]) -> Applied:
+def apply(
+    params: Params, work: list[Work], gates: list[Check], *, headless: bool = True
+) -> Applied:
     """Build what the plan of work says (only with `safety.apply`; otherwise a dry run).
 
     Statement by statement on an autocommit session with the params' `lock_timeout`.
     Refuses to start when a precondition did not pass. A lock timeout raises
-    IndexBuildBlocked naming the blocking session and its query.
+    IndexBuildBlocked naming the blocking session and its query. Each build's progress is
+    a bar, or log lines when `headless` (the run context's).
     """
     started = datetime.now(UTC)
     rows = []
@@ -268,7 +271,7 @@ def apply(params: Params, work: list[Work], gates: list[Check]) -> Applied:
             rows.append({**row, "outcome": f"DRY RUN: would {item.action}"})
         else:
             try:
-                rows.append({**row, "outcome": "done", **_execute(params, item)})
+                rows.append({**row, "outcome": "done", **_execute(params, item, headless)})
             except IndexBuildBlocked as exc:
                 raise IndexBuildBlocked(f"{exc}.{_left_behind(params, item.build)}") from None
     changed = params.safety.apply and any(w.action != "skip" for w in work)

@@ -1,32 +1,26 @@
-"""Show an index build's progress: a tqdm bar interactively, log lines in headless runs.
+"""Show an index build's progress: a tqdm bar live, log lines in headless runs.
 
-Under `rollbook run` (papermill) a redrawn bar would end up in the archive as hundreds of
-carriage-return fragments, so each phase change and every `log_every_seconds` is one line.
+In a headless run (`rollbook.run_context`) a redrawn bar would end up in the archive as
+hundreds of carriage-return fragments, so each phase change and every `log_every_seconds`
+is one line.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 from tqdm.std import tqdm
 
-from rollbook.archive.layout import RUN_DIR_ENV
 from rollbook.phases.index_build import BuildProgress
-
-
-def headless() -> bool:
-    """True under `rollbook run` (the runner sets the run directory for the kernel)."""
-    return bool(os.environ.get(RUN_DIR_ENV))
 
 
 class ProgressDisplay:
     """A callable for `run_watched(on_progress=...)`; use as a context manager."""
 
-    def __init__(self, label: str, *, log_lines: bool | None = None, log_every_seconds=5.0):
+    def __init__(self, label: str, *, log_lines: bool, log_every_seconds=5.0):
         self.label = label
-        self.log_lines = headless() if log_lines is None else log_lines
+        self.log_lines = log_lines
         self.log_every_seconds = log_every_seconds
         self.bar: tqdm | None = None
         self.phase = ""

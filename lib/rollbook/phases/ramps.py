@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from rollbook.canary import Outcome, RampResult, controller_for
+from rollbook.canary.progress import RampProgress
 from rollbook.db import session
 from rollbook.flags import FlagStore
 from rollbook.params import Params
@@ -22,6 +23,7 @@ from rollbook.prom.client import PromClient, PrometheusError
 from rollbook.prom.events import flag_events, markers
 from rollbook.prom.slo import summarise
 from rollbook.prom.window import Window
+from rollbook.run_context import RunContext
 from rollbook.verdict import Check, compare, expect
 
 # A chart's window starts this long before the first ramp (the "before" of the picture).
@@ -111,17 +113,20 @@ def flag_values(params: Params, flags: tuple[str, ...]) -> pd.DataFrame:
 
 
 def run_ramps(
-    params: Params, flags: tuple[str, ...], *, run_id: str | None = None, progress=None
+    params: Params, flags: tuple[str, ...], context: RunContext, *, progress=None
 ) -> Ramps:
     """Ramp each flag in order (dry run unless `safety.apply`); stop at the first ramp that
     is not promoted: its controller has already rolled it back (or paused it). Flag changes
-    are audited under `run_id`, the archived run of the runbook."""
+    are audited under the run's id (its archived run); progress is a live panel or log
+    lines, as the run context says, and each ramp step is reported to the runner."""
+    if progress is None:
+        progress = RampProgress(live=not context.headless, report=context.report)
     ramps = Ramps(flags)
     with session(params.primary, params.safety, purpose="ramp") as conn:
         FlagStore(conn).ensure_schema()
         for flag in flags:
             controller = controller_for(
-                params, flag, conn, archive_run_id=run_id, progress=progress
+                params, flag, conn, archive_run_id=context.run_id, progress=progress
             )
             result = controller.run()
             ramps.results.append(result)

@@ -9,13 +9,10 @@ and measures how long until a read on the replica sees it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
-from rollbook.archive import default_output_dir
-from rollbook.archive.layout import RUN_DIR_ENV
 from rollbook.db import session
 from rollbook.flags import FlagStore
 from rollbook.params import Params, required
@@ -146,18 +143,12 @@ def _staleness_check(table: pd.DataFrame, max_lag: float, what: str, required: b
 # -- after the ramps ----------------------------------------------------------------------
 
 
-def archive_root() -> Path:
-    """Where this run's archive lives (the runner's output dir), else the default."""
-    run_dir = os.environ.get(RUN_DIR_ENV)
-    return Path(run_dir).parent if run_dir else default_output_dir()
-
-
 def primary_load(
-    params: Params, window: Window, *, max_ratio: float = 1.0, output_dir: Path | None = None
+    params: Params, window: Window, *, output_dir: Path, max_ratio: float = 1.0
 ) -> tuple[pd.DataFrame, Check]:
     """Primary tuples read per second over `window` against the baseline of the newest
-    passed preflight of the same environment."""
-    run_id, baseline = latest_baseline(params.environment, output_dir or archive_root())
+    passed preflight of the same environment in the archive `output_dir`."""
+    run_id, baseline = latest_baseline(params.environment, output_dir)
     before = baseline.get(LOAD_CONCEPT)
     try:
         after = summarise(PromClient.from_params(params), concept(LOAD_CONCEPT), window)

@@ -12,7 +12,7 @@ from pathlib import Path
 from rollbook import resources
 from rollbook.flags import FlagStore
 from rollbook.phases import cache, pgbouncer, replica_routing
-from rollbook.runner import RunReport, prepare, run
+from rollbook.runner import RunReport, Watch, prepare, run
 
 NOTEBOOKS_DIR = resources.folder("notebooks")
 ROLLOUT_RUNBOOKS = (
@@ -44,7 +44,7 @@ def rollout(
     notebooks_dir: Path = NOTEBOOKS_DIR,
     on_start: Callable[[str], None] = lambda name: None,
     on_report: Callable[[str, RunReport], None] = lambda name, report: None,
-    progress: bool = False,
+    watch: Watch | None = None,
 ) -> list[RunReport]:
     """Run the rollout's runbooks in order; stop after the first one that does not pass.
 
@@ -57,7 +57,7 @@ def rollout(
     reports = []
     for name, request in zip(ROLLOUT_RUNBOOKS, requests, strict=True):
         on_start(name)
-        report = run(request, progress=progress)
+        report = run(request, watch)
         reports.append(report)
         on_report(name, report)
         if report.exit_code:

@@ -8,13 +8,11 @@ baseline, Phase 1's plans) are `no data`, not required, when nothing is archived
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from rollbook.archive import list_runs, load_run
-from rollbook.archive.layout import RUN_DIR_ENV, default_output_dir
 from rollbook.db import pgbouncer_console
 from rollbook.explain.analysis import Analysis
 from rollbook.params import Params
@@ -30,12 +28,6 @@ from rollbook.verdict import compare
 
 PREFLIGHT_RUNBOOK = "00_preflight"
 PLAN_QUERIES = indexes.PHASE_QUERIES
-
-
-def archive_dir() -> Path:
-    """The archive this run belongs to (`rollbook run --output-dir`), else the default."""
-    run_dir = os.environ.get(RUN_DIR_ENV)
-    return Path(run_dir).parent if run_dir else default_output_dir()
 
 
 def slo_window(params: Params, client: PromClient, window: str | None = None) -> Window:

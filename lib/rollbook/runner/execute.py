@@ -1,28 +1,52 @@
-"""Execute a notebook with papermill in the `rollbook` kernel and say how it ended."""
+"""Execute a notebook with papermill in the `rollbook` kernel and say how it ended.
+
+The kernel talks to the runner over IPC (sockets in a private temporary folder), not TCP
+ports: no port race between parallel runs, and no "running over TCP without encryption"
+warning from the kernel. papermill's cell log (each cell's start and end, what it printed,
+its text results) and the kernel's own output go to the run's `run.log`, and with `verbose`
+the cell log to stderr as well. The steps the kernel reports go to `Watch.on_step`.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import nbformat
 import papermill
 from nbclient.exceptions import DeadKernelError
 from papermill.exceptions import PapermillExecutionError
+from traitlets.config import Config
 
-from rollbook.archive.layout import RUN_DIR_ENV
+from rollbook.run_context import StepReport
+from rollbook.runner.engine import ENGINE_NAME
 
 KERNEL_NAME = "rollbook"
 KERNEL_START_TIMEOUT_S = 120
 # After a cell ends, how long its last outputs may take to arrive (nbclient's default, 4 s,
 # is too short for a cell that emits plotly.js and large figures on a busy machine).
 IOPUB_TIMEOUT_S = 120
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
+def _ignore(step: StepReport) -> None:
+    """A step report nobody watches."""
+
+
+@dataclass(frozen=True)
+class Watch:
+    """How a person follows a run: papermill's progress bar over the cells, the cell log on
+    stderr (`verbose`), and a call for each step the kernel reports."""
+
+    bar: bool = False
+    verbose: bool = False
+    on_step: Callable[[StepReport], None] = _ignore
 
 
 @dataclass(frozen=True)
@@ -36,26 +60,31 @@ class Execution:
 
 
 @contextmanager
-def _env(name: str, value: str) -> Iterator[None]:
-    old = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-
-
-def _plain_logging() -> None:
-    """Plain `time level message` lines for papermill when not on a terminal."""
+def cell_log(path: Path, *, verbose: bool) -> Iterator[IO[str]]:
+    """papermill's log into `path` (and stderr with `verbose`) while the run lasts; yields
+    the open log file, which the kernel's own output is appended to."""
     logger = logging.getLogger("papermill")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
+    saved = (logger.level, logger.propagate)
+    with path.open("a") as stream:
+        handlers = [logging.StreamHandler(stream)]
+        if verbose:
+            handlers.append(logging.StreamHandler(sys.stderr))
+        for handler in handlers:
+            handler.setFormatter(logging.Formatter(LOG_FORMAT))
+            logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        logger.propagate = False  # nothing reaches the terminal through the root logger
+        try:
+            yield stream
+        finally:
+            for handler in handlers:
+                logger.removeHandler(handler)
+            logger.level, logger.propagate = saved
+
+
+def kernel_config(sockets: str) -> Config:
+    """The kernel on IPC sockets `<sockets>/kernel-<n>` instead of TCP ports."""
+    return Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}})
 
 
 def mark_dead_kernel(notebook: Path) -> int | None:
@@ -88,28 +117,30 @@ def mark_dead_kernel(notebook: Path) -> int | None:
 
 
 def execute(
-    notebook: Path,
-    output: Path,
-    parameters: dict[str, Any],
-    run_dir: Path,
-    *,
-    progress: bool,
+    notebook: Path, output: Path, parameters: dict[str, Any], log: Path, watch: Watch
 ) -> Execution:
-    """Run `notebook` into `output`; the kernel finds the run directory in $ROLLBOOK_RUN_DIR."""
-    if not progress:
-        _plain_logging()
+    """Run `notebook` into `output` with `parameters` (the run context among them), logging
+    to `log`."""
+    bar = {"desc": notebook.stem, "leave": False} if watch.bar else False
     try:
-        with _env(RUN_DIR_ENV, str(run_dir)):
+        with (
+            cell_log(log, verbose=watch.verbose) as log_stream,
+            tempfile.TemporaryDirectory(prefix="rollbook-kernel-") as sockets,
+        ):
             papermill.execute_notebook(
                 str(notebook),
                 str(output),
                 parameters=parameters,
+                engine_name=ENGINE_NAME,
                 kernel_name=KERNEL_NAME,
                 cwd=str(notebook.parent),
-                progress_bar=progress,
-                log_output=not progress,
+                progress_bar=bar,
+                log_output=True,
                 start_timeout=KERNEL_START_TIMEOUT_S,
                 iopub_timeout=IOPUB_TIMEOUT_S,
+                config=kernel_config(sockets),
+                on_step=watch.on_step,
+                kernel_output=log_stream,
             )
     except PapermillExecutionError as exc:
         return Execution(cell_error=f"{exc.ename}: {exc.evalue}", error_name=exc.ename)

@@ -13,8 +13,9 @@ from rollbook.archive.html import SECRET_NAME
 from rollbook.errors import InputError
 from rollbook.params import Params, ParamsError, load_params
 
-# Parameters every runbook declares; the runner sets them from --params / --apply.
-RUNNER_PARAMETERS = ("params_file", "apply")
+# Parameters every runbook declares; the runner sets them from --params / --apply and the
+# run it starts (`rollbook.run_context`).
+RUNNER_PARAMETERS = ("params_file", "apply", "run_context")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -86,7 +87,9 @@ def parse_overrides(pairs: list[str], declared: dict[str, Any]) -> dict[str, Any
         if not sep or not name:
             raise BadInput(f"override {pair!r}: write it as name=value")
         if name in RUNNER_PARAMETERS:
-            raise BadInput(f"override {name}: set it with --params / --apply, not -p")
+            raise BadInput(
+                f"override {name}: the runner sets it (--params, --apply, the run context), not -p"
+            )
         if SECRET_NAME.search(name):
             raise BadInput(
                 f"override {name}: never pass a secret as a parameter "

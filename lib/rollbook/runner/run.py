@@ -13,7 +13,8 @@ from rollbook.archive.layout import RunPaths, new_run_id
 from rollbook.archive.manifest import build_manifest
 from rollbook.archive.results import read_json, write_json
 from rollbook.params import Params, redacted
-from rollbook.runner.execute import execute
+from rollbook.run_context import RunContext
+from rollbook.runner.execute import Watch, execute
 from rollbook.runner.inputs import (
     find_notebook,
     notebook_parameters,
@@ -34,10 +35,15 @@ class RunRequest:
     apply: bool
     output_dir: Path
 
-    @property
-    def parameters(self) -> dict[str, Any]:
-        """What papermill injects: the params file *path*, the mode, plain overrides."""
-        return {"params_file": str(self.params_file), "apply": self.apply, **self.overrides}
+    def parameters(self, context: RunContext) -> dict[str, Any]:
+        """What papermill injects: the params file *path*, the mode, the run context, plain
+        overrides."""
+        return {
+            "params_file": str(self.params_file),
+            "apply": self.apply,
+            "run_context": context.model_dump(mode="json"),
+            **self.overrides,
+        }
 
 
 @dataclass
@@ -82,15 +88,18 @@ def _results_or_placeholder(request: RunRequest, paths: RunPaths) -> dict[str, A
     return results
 
 
-def run(request: RunRequest, *, progress: bool = False) -> RunReport:
-    """Execute the notebook and archive the run; the report carries the exit code."""
+def run(request: RunRequest, watch: Watch | None = None) -> RunReport:
+    """Execute the notebook and archive the run; the report carries the exit code. `watch`:
+    how a person follows it (default: nobody; the cell log is in the run's `run.log`)."""
     started_at = datetime.now(UTC)
     run_id = new_run_id(request.notebook.stem, request.params.environment, started_at)
     paths = RunPaths(request.output_dir / run_id)
     paths.dir.mkdir(parents=True)
-    execution = execute(
-        request.notebook, paths.notebook, request.parameters, paths.dir, progress=progress
+    context = RunContext(
+        run_dir=paths.dir, archive_root=request.output_dir, headless=True, report_steps=True
     )
+    parameters = request.parameters(context)
+    execution = execute(request.notebook, paths.notebook, parameters, paths.log, watch or Watch())
     results = _results_or_placeholder(request, paths)
     outcome, reason = decide(execution, results, paths.notebook)
     report = RunReport(run_id, outcome, reason, paths, results)
