@@ -3,9 +3,13 @@
 In a runbook (params' `canary:` section; a dry run unless `safety.apply`; flag-audit rows
 carry the archived run's id):
 
+    from rollbook.canary.progress import RampProgress
+
+    live = not rb.context.headless  # a panel in JupyterLab, log lines otherwise
     with session(rb.params.primary, rb.params.safety, purpose="ramp") as conn:
         ramp = canary.controller_for(
-            rb.params, "cache.history", conn, archive_run_id=rb.paths.run_id
+            rb.params, "cache.history", conn, archive_run_id=rb.context.run_id,
+            progress=RampProgress(live=live, report=rb.context.report),
         )
         result = ramp.run()
     rb.add_checks(result.checks())
