@@ -34,6 +34,7 @@ def print_step(step: StepReport) -> None:
     from tqdm import tqdm
 
     tqdm.write(step_line(step), file=sys.stderr)
+    sys.stderr.flush()  # in order with stdout when stderr is not line-buffered
 
 
 def watch(verbose: bool) -> Watch:

@@ -64,7 +64,7 @@ def cell_log(path: Path, *, verbose: bool) -> Iterator[IO[str]]:
     """papermill's log into `path` (and stderr with `verbose`) while the run lasts; yields
     the open log file, which the kernel's own output is appended to."""
     logger = logging.getLogger("papermill")
-    saved = (logger.level, logger.propagate)
+    level, propagate = logger.level, logger.propagate
     with path.open("a") as stream:
         handlers = [logging.StreamHandler(stream)]
         if verbose:
@@ -79,7 +79,8 @@ def cell_log(path: Path, *, verbose: bool) -> Iterator[IO[str]]:
         finally:
             for handler in handlers:
                 logger.removeHandler(handler)
-            logger.level, logger.propagate = saved
+            logger.setLevel(level)
+            logger.propagate = propagate
 
 
 def kernel_config(sockets: str) -> Config:
