@@ -35,8 +35,11 @@ from rollbook.runner import prepare, run
 
 CHARTS, POINTS = 10, 5_000
 KERNEL = {"kernelspec": {"name": "rollbook", "display_name": "rollbook", "language": "python"}}
-PARAMETERS = 'params_file = "params.yaml"\napply = False'
-START = 'from rollbook import runbook\nrb = runbook.start(params_file, apply=apply, name="bench")'
+PARAMETERS = 'params_file = "params.yaml"\napply = False\nrun_context = None'
+START = (
+    "from rollbook import runbook\n"
+    'rb = runbook.start(params_file, apply=apply, name="bench", context=run_context)'
+)
 CHART_CELL = f"""import math
 import plotly.graph_objects as go
 x = list(range({POINTS}))
