@@ -94,6 +94,10 @@ def test_a_failing_rollout_ends_with_the_failing_check_and_its_report(tmp_path, 
             "    failed    12.0 s  ramp a.flag 50 %: rolled back on error_rate",
         ),
         (
+            StepReport("ramp a.flag 50 %", "failed", 9.0, "rolled back on " + "x" * 200, True),
+            "    failed     9.0 s  ramp a.flag 50 %: rolled back on " + "x" * 84 + "…",
+        ),
+        (
             StepReport("ramp a.flag 50 %", "planned", nested=True),
             "    planned           ramp a.flag 50 %",
         ),

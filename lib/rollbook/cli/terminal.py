@@ -20,12 +20,18 @@ verbose_option = click.option(
 )
 
 
+DETAIL_CHARS = 100  # of why a step failed; the whole reason is in the report and run.log
+
+
 def step_line(step: StepReport) -> str:
-    """`  ok        1.2 s  baseline EXPLAIN`; ramp steps indented under their step."""
+    """`  ok        1.2 s  baseline EXPLAIN`; ramp steps indented under their step, a failed
+    one followed by the start of its reason."""
     seconds = "" if step.seconds is None else f"{step.seconds:.1f} s"
     indent = "    " if step.nested else "  "
     line = f"{indent}{step.status:<7} {seconds:>8}  {step.name}"
     detail = step.detail.strip().splitlines()[0] if step.detail.strip() else ""
+    if len(detail) > DETAIL_CHARS:
+        detail = detail[: DETAIL_CHARS - 1] + "…"
     return f"{line}: {detail}" if detail else line
 
 
