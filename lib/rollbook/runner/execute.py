@@ -121,13 +121,14 @@ def execute(
     notebook: Path, output: Path, parameters: dict[str, Any], log: Path, watch: Watch
 ) -> Execution:
     """Run `notebook` into `output` with `parameters` (the run context among them), logging
-    to `log`."""
+    to `log` (how the run ended too: the failing cell's traceback, a dead kernel)."""
     bar = {"desc": notebook.stem, "leave": False} if watch.bar else False
-    try:
-        with (
-            cell_log(log, verbose=watch.verbose) as log_stream,
-            tempfile.TemporaryDirectory(prefix="rollbook-kernel-") as sockets,
-        ):
+    logger = logging.getLogger("papermill")
+    with (
+        cell_log(log, verbose=watch.verbose) as log_stream,
+        tempfile.TemporaryDirectory(prefix="rollbook-kernel-") as sockets,
+    ):
+        try:
             papermill.execute_notebook(
                 str(notebook),
                 str(output),
@@ -143,13 +144,16 @@ def execute(
                 on_step=watch.on_step,
                 kernel_output=log_stream,
             )
-    except PapermillExecutionError as exc:
-        return Execution(cell_error=f"{exc.ename}: {exc.evalue}", error_name=exc.ename)
-    except DeadKernelError:
-        mark_dead_kernel(output)
-        return Execution(kernel_died=True)
-    except Exception as exc:  # kernel failing to start, timeouts: archived if begun
-        if not output.exists():
-            raise
-        return Execution(stopped=f"{type(exc).__name__}: {exc}")
+        except PapermillExecutionError as exc:
+            logger.error(str(exc))
+            return Execution(cell_error=f"{exc.ename}: {exc.evalue}", error_name=exc.ename)
+        except DeadKernelError as exc:
+            logger.error(f"the kernel died: {exc}")
+            mark_dead_kernel(output)
+            return Execution(kernel_died=True)
+        except Exception as exc:  # kernel failing to start, timeouts: archived if begun
+            logger.error(f"execution stopped: {type(exc).__name__}: {exc}")
+            if not output.exists():
+                raise
+            return Execution(stopped=f"{type(exc).__name__}: {exc}")
     return Execution()
