@@ -204,6 +204,7 @@ def test_a_failing_run_ends_with_the_failing_check_and_the_report(failed):
     assert any(line.startswith("probe latency: fail, observed 50.0ms") for line in last)
     assert f"report:  {run_dir / 'report.html'}" in last
     assert [line.split()[0] for line in done.stderr.splitlines()] == ["ok"]  # charts
+    assert "VerdictFailed: required checks did not pass" in (run_dir / "run.log").read_text()
 
 
 def test_dead_kernel_is_reported_and_archived(killed):
