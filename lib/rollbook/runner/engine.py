@@ -35,7 +35,7 @@ class _StepListener:
         self.on_step(step)
 
 
-class StepReportingClient(PapermillNotebookClient):
+class StepReportingClient(PapermillNotebookClient):  # type: ignore[misc]  # papermill is untyped
     """papermill's notebook client, acting as the frontend of the progress comm."""
 
     def __init__(self, nb_man: Any, *, on_step: Callable[[StepReport], None], **kw: Any) -> None:
@@ -43,7 +43,7 @@ class StepReportingClient(PapermillNotebookClient):
         self.comm_open_handlers[PROGRESS_COMM] = lambda msg: _StepListener(on_step)
 
 
-class RollbookEngine(NBClientEngine):
+class RollbookEngine(NBClientEngine):  # type: ignore[misc]  # papermill is untyped
     """papermill's nbclient engine with `StepReportingClient`; the kernel's stdout and
     stderr (its own logging, not the cells' output) go to `kernel_output`."""
 

@@ -66,7 +66,7 @@ def cell_log(path: Path, *, verbose: bool) -> Iterator[IO[str]]:
     logger = logging.getLogger("papermill")
     level, propagate = logger.level, logger.propagate
     with path.open("a") as stream:
-        handlers = [logging.StreamHandler(stream)]
+        handlers: list[logging.Handler] = [logging.StreamHandler(stream)]
         if verbose:
             handlers.append(logging.StreamHandler(sys.stderr))
         for handler in handlers:
