@@ -15,7 +15,7 @@ from _phases_lab import build_keyset_indexes, rollbook_run
 from psycopg import sql
 from test_lab import flags  # noqa: F401  (fixture)
 
-from rollbook.lab.workload.chat import history_key
+from rollbook.cache.contract import history_key
 from rollbook.phases import correctness, steady
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from rollbook.cache.reader import Entry
 from rollbook.params import Params
 from rollbook.phases import correctness, pgbouncer, preflight
 from rollbook.prom.rules import all_alerts
@@ -126,21 +127,19 @@ def test_prepared_statements_read_the_declaration(monkeypatch):
 
 
 class Vanishing:
-    """A Redis client whose every entry is gone by the time it is read."""
+    """The service's cache as a reader sees it: every entry gone by the time it is read."""
 
-    def get(self, key):
-        return None
+    def entries(self, limit):
+        return [
+            Entry("conversation_list", {"user_id": u}, f"chat:conversations:{u}") for u in range(3)
+        ]
 
-    def hget(self, key, field):
+    def rows(self, entry):
         return None
 
 
 def test_entries_that_vanish_are_not_counted_as_compared(monkeypatch):
-    entries = [
-        correctness.CacheEntry(f"chat:conversations:{u}", None, "SELECT", (u,)) for u in range(3)
-    ]
-    monkeypatch.setattr(correctness, "redis_client", lambda p: Vanishing())
-    monkeypatch.setattr(correctness, "cached_entries", lambda client, limit: entries)
+    monkeypatch.setattr(correctness, "cache_reader", lambda p: Vanishing())
     fake_sessions(monkeypatch, correctness, {})
     (check,) = correctness.cache_entries(params(), sample_size=3).checks
     assert check.status is Status.NO_DATA

@@ -11,8 +11,9 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from rollbook.cache.contract import same_rows
 from rollbook.canary import Outcome, RampResult
-from rollbook.phases import cache, correctness, pgbouncer, replica_routing
+from rollbook.phases import cache, pgbouncer, replica_routing
 from rollbook.phases import rollout as rollout_module
 from rollbook.phases.ramps import Ramps
 from rollbook.verdict import Status
@@ -65,9 +66,9 @@ def test_cached_page_compares_equal_to_the_database_rows():
     at = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     rows = [(2, 7, "hello", at), (1, 8, "hi", at - timedelta(seconds=1))]
     stored = json.dumps([[*r[:-1], r[-1].isoformat()] for r in rows])
-    assert correctness._normal(json.loads(stored)) == correctness._normal(rows)
+    assert same_rows(json.loads(stored), rows)
     changed = [(2, 7, "edited", at), rows[1]]
-    assert correctness._normal(json.loads(stored)) != correctness._normal(changed)
+    assert not same_rows(json.loads(stored), changed)
 
 
 def test_a_read_never_seen_is_no_data_not_a_pass():

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
+from rollbook.cache.params import CacheParams
 from rollbook.canary.params import CanaryParams
 from rollbook.config.base import Strict
 from rollbook.config.endpoints import (
@@ -46,3 +47,17 @@ class Params(Strict):
         default_factory=ValidationParams,
         description="post-rollout success criteria and correctness probes",
     )
+    cache: CacheParams = Field(
+        default_factory=CacheParams,
+        description="where the service caches query rows (default: the reference layout)",
+    )
+
+    @field_validator("cache")
+    @classmethod
+    def _cached_queries_are_named(cls, cache: CacheParams, info: ValidationInfo) -> CacheParams:
+        """A `cache:` section given names queries under `queries:` (the default layout is
+        checked when a runbook reads the cache)."""
+        queries = info.data.get("queries")
+        if queries is not None:
+            cache.check_queries({name: set(q.params) for name, q in queries.items()})
+        return cache

@@ -1,14 +1,16 @@
 """Phase 3: cache-aside in Redis for message history and conversation lists.
 
-The cache contract is the service's (`rollbook.lab.workload.chat`): a conversation's
-history pages live in the hash `chat:history:<conversation>` (field `first` for the first
-page), a user's conversation list in `chat:conversations:<user>`, both with a TTL; a send
-deletes the conversation's hash and its members' lists after the commit.
+The service's cache layout is the params' `cache:` section (by default the reference layout
+of `rollbook.cache.contract`: a conversation's history pages in the hash
+`chat:history:<conversation>`, a user's conversation list in `chat:conversations:<user>`,
+both with a TTL; a send deletes the conversation's hash and its members' lists after the
+commit).
 
 Correctness before the ramp: (1) what the *service* cached equals the database (with
 `apply`, a short warm-up at a low percentage first lets the service cache some pages);
-(2) a send invalidates the conversation's cached pages within a bound, measured on live
-traffic with a probe field (`rollbook:probe`) the service never reads, telling a deletion
+(2) a send invalidates the conversation's cached entry within a bound, measured on live
+traffic with a mark the service's invalidation removes (`SendMarker`: a hash field
+`rollbook:probe` the service never reads, or the cached value itself), telling a deletion
 from a TTL expiry.
 """
 
@@ -24,9 +26,9 @@ import numpy as np
 import pandas as pd
 import redis
 
+from rollbook.cache.reader import CacheReader, SendMarker
 from rollbook.db import session
 from rollbook.flags import FlagStore
-from rollbook.lab.workload.chat import history_key
 from rollbook.params import Params
 from rollbook.phases import correctness
 from rollbook.phases.preflight import Section, redis_client
@@ -34,8 +36,6 @@ from rollbook.phases.ramps import Observed
 from rollbook.verdict import Check, compare, expect
 
 FLAGS = ("cache.history", "cache.conversations")
-PROBE_FIELD = correctness.CHECKER_FIELDS + "probe"
-PROBE_TTL_SECONDS = 120
 WARM_UP_PERCENT = 10.0
 WARM_UP_BY = "rollbook: phase 3 cache warm-up"
 CONSISTENCY_CHECK = "the service's cached values equal the database"
@@ -143,10 +143,10 @@ def warmed_up(
                 store.set(flag, value, run_id=run_id, by=WARM_UP_BY)
 
 
-def _wait_for_entries(client: redis.Redis, wanted: int, timeout_seconds: float) -> None:
+def _wait_for_entries(reader: CacheReader, wanted: int, timeout_seconds: float) -> None:
     """Return once the service has cached `wanted` entries, or the time is up."""
     deadline = time.monotonic() + timeout_seconds
-    while len(correctness.cached_entries(client, wanted)) < wanted:
+    while len(reader.entries(wanted)) < wanted:
         if time.monotonic() >= deadline:
             return
         time.sleep(1.0)
@@ -189,9 +189,9 @@ def consistency(
     `warm_up_seconds`), sampled while warm and set back; a dry run samples what is cached.
     Nothing of the service's compared is no data. The warm-up's flag changes are audited
     under `run_id`, the archived run's."""
-    client = redis_client(params)
+    reader = correctness.cache_reader(params)
     with warmed_up(params, warm_up_percent, run_id) as raised:
-        _wait_for_entries(client, sample_size, warm_up_seconds if params.safety.apply else 0)
+        _wait_for_entries(reader, sample_size, warm_up_seconds if params.safety.apply else 0)
         found = correctness.sample_and_compare(params, sample_size)
     check = found.check(CONSISTENCY_CHECK, required=params.safety.apply)
     return Consistency(found, raised, [check])
@@ -202,13 +202,14 @@ def consistency(
 
 @dataclass
 class Probe:
-    """The probe field in one conversation's history hash: when the hash expires by its TTL
+    """The mark on one conversation's cached entry: when the entry expires by its TTL
     (estimated low, from before the poll that read it) and when a send was seen after
-    the probe was armed."""
+    the probe was armed. Not `armed`: nothing cached to mark yet (a key holding its value)."""
 
     expires_at: float = math.inf
     sent_at: float | None = None
     fresh: bool = True  # armed since the last read of new messages
+    armed: bool = True
 
     def update(self, polled_at: float, ttl_ms: int) -> None:
         self.expires_at = polled_at + ttl_ms / 1000 if ttl_ms >= 0 else math.inf
@@ -243,48 +244,43 @@ def invalidation(
     max_seconds: float = 5.0,
     poll_seconds: float = 0.05,
 ) -> Invalidation:
-    """Arm a probe field in the history hash of recently active conversations, then watch
-    new messages (primary) and the probes (Redis) until `samples` sends were judged.
+    """Arm a probe on the `cache.probe_query` entry (the first history page) of recently
+    active conversations, then watch new messages (primary) and the marks (Redis) until
+    `samples` sends were judged.
 
-    A send counts only if it became visible after its probe was armed. Its hash gone
-    before the hash's TTL ran out was deleted: invalidated after the seconds since the
-    send. A hash gone at its TTL expired, which proves nothing: the probe is armed again.
-    A hash still there `max_seconds` after the send is a send that did not invalidate."""
-    r = redis_client(params)
+    A send counts only if it became visible after its probe was armed. Its mark gone
+    before the entry's TTL ran out was deleted: invalidated after the seconds since the
+    send. A mark gone at its TTL expired, which proves nothing: the probe is armed again.
+    A mark still there `max_seconds` after the send is a send that did not invalidate."""
+    marker = correctness.cache_reader(params).marker()
     measured: list[tuple[int, float, bool]] = []  # conversation, seconds, deleted
     with session(params.primary, params.safety, purpose="cache probe", read_only=True) as conn:
         recent = conn.execute(RECENT_CONVERSATIONS, (conversations,)).fetchall()
         last_id = max((m for _, m in recent), default=0)
-        probes = {c: _arm(r, c) for c, _ in recent}
+        probes = {c: _arm(marker, c) for c, _ in recent}
         deadline = time.monotonic() + timeout_seconds
         while probes and len(measured) < samples and time.monotonic() < deadline:
             for message_id, c in conn.execute(NEW_MESSAGES, (last_id,)).fetchall():
                 last_id = max(last_id, message_id)
                 probe = probes.get(c)
-                if probe and not probe.fresh and probe.sent_at is None:
+                if probe and probe.armed and not probe.fresh and probe.sent_at is None:
                     probe.sent_at = time.monotonic()
             for probe in probes.values():
                 probe.fresh = False
             polled_at = time.monotonic()
-            with r.pipeline(transaction=False) as pipe:
-                for c in probes:
-                    pipe.hexists(history_key(c), PROBE_FIELD)
-                    pipe.pttl(history_key(c))
-                answers = pipe.execute()
+            answers = marker.poll(list(probes))
             now = time.monotonic()
-            for (c, probe), present, ttl_ms in zip(
-                list(probes.items()), answers[::2], answers[1::2], strict=True
-            ):
+            for (c, probe), (present, ttl_ms) in zip(list(probes.items()), answers, strict=True):
                 outcome = probe.judge(present, ttl_ms, polled_at, now, max_seconds)
                 if outcome == "rearm":
-                    probes[c] = _arm(r, c)
+                    probes[c] = _arm(marker, c)
                 elif outcome and probe.sent_at is not None:  # judged only after a send
                     measured.append((c, now - probe.sent_at, outcome == "deleted"))
-                    r.hdel(history_key(c), PROBE_FIELD)
+                    marker.disarm(c)
                     del probes[c]
             time.sleep(poll_seconds)
         for c in probes:
-            r.hdel(history_key(c), PROBE_FIELD)
+            marker.disarm(c)
     frame = pd.DataFrame(measured, columns=["conversation", "seconds", "deleted"])
     worst = None if frame.empty else float(frame["seconds"].max())
     kept = int((~frame["deleted"]).sum())
@@ -301,16 +297,10 @@ def invalidation(
     return Invalidation(frame, check)
 
 
-def _arm(r: redis.Redis, conversation: int) -> Probe:
-    key = history_key(conversation)
+def _arm(marker: SendMarker, conversation: int) -> Probe:
     polled_at = time.monotonic()
-    with r.pipeline(transaction=False) as pipe:
-        pipe.hset(key, PROBE_FIELD, "1")
-        pipe.pttl(key)
-        _, ttl_ms = pipe.execute()
-    if ttl_ms < 0:  # the probe created the key: let it expire on its own
-        r.expire(key, PROBE_TTL_SECONDS)
-        ttl_ms = PROBE_TTL_SECONDS * 1000
-    probe = Probe()
-    probe.update(polled_at, ttl_ms)
+    ttl_ms = marker.arm(conversation)
+    probe = Probe(armed=ttl_ms is not None)
+    if ttl_ms is not None:
+        probe.update(polled_at, ttl_ms)
     return probe

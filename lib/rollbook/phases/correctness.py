@@ -2,33 +2,26 @@
 
 - `pagination`: walk one conversation page by page with the params' named queries and
   compare with one full ordered scan of the same snapshot (gaps, duplicates, order).
-- `cache_entries`: sample the service's cached history pages and conversation lists in
-  Redis and compare each with what the database returns now.
+- `cache_entries`: sample the service's cached entries in Redis (found and read as the
+  params' `cache:` section says, by default the reference layout) and compare each with
+  what its named query returns now.
 - `replica_staleness`: write a probe row on the primary and time until the replica shows it.
 """
 
 from __future__ import annotations
 
-import json
-import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import psycopg
 
+from rollbook.cache.contract import same_rows
+from rollbook.cache.reader import CacheReader, Entry
 from rollbook.db import session
 from rollbook.explain.run import named_query
-from rollbook.lab.workload.chat import (
-    CONVERSATIONS,
-    HISTORY_FIRST_PAGE,
-    HISTORY_NEXT_PAGE,
-    conversations_key,
-    history_key,
-)
 from rollbook.params import Params
 from rollbook.phases.preflight import Section, redis_client
 from rollbook.phases.staleness import probe_seconds
@@ -37,8 +30,6 @@ from rollbook.verdict import Check, compare, expect
 # The next-page query's cursor parameters (see params `queries.history_next_page`).
 CURSOR_CREATED_AT = "before_created_at"
 CURSOR_ID = "before_id"
-# Hash fields a checker adds to the service's keys (e.g. Phase 3's invalidation probe).
-CHECKER_FIELDS = "rollbook:"
 REFERENCE_SCAN = """
 SELECT id FROM messages WHERE conversation_id = %(conversation_id)s
 ORDER BY created_at DESC, id DESC LIMIT %(limit)s
@@ -141,61 +132,16 @@ def pagination(params: Params) -> Section:
 # -- cache --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CacheEntry:
-    """One cached value: the Redis key (and hash field) and the query that fills it."""
-
-    key: str
-    field: str | None
-    query: str
-    args: tuple
-
-    def read(self, client) -> str | None:
-        raw = client.hget(self.key, self.field) if self.field else client.get(self.key)
-        return raw.decode() if isinstance(raw, bytes) else raw
+def cache_reader(params: Params) -> CacheReader:
+    """The service's cache as the params' `cache:` section lays it out."""
+    examples = {name: query.params for name, query in params.queries.items()}
+    return CacheReader(params.cache, redis_client(params), examples)
 
 
-def _history_entry(conversation: int, field_name: str) -> CacheEntry:
-    if field_name == "first":
-        return CacheEntry(
-            history_key(conversation), field_name, HISTORY_FIRST_PAGE, (conversation,)
-        )
-    created_at, _, message_id = field_name.rpartition("|")
-    args = (conversation, datetime.fromisoformat(created_at), int(message_id))
-    return CacheEntry(history_key(conversation), field_name, HISTORY_NEXT_PAGE, args)
-
-
-def cached_entries(client, limit: int, rng: random.Random | None = None) -> list[CacheEntry]:
-    """Up to `limit` of the service's cached history pages and conversation lists, sampled
-    at random (fields a checker added are not the service's)."""
-    rng = rng or random.Random()
-    entries = []
-    history_prefix, lists_prefix = history_key(0)[:-1], conversations_key(0)[:-1]
-    for raw in client.scan_iter(match=history_prefix + "*", count=1000):
-        key = raw.decode()
-        conversation = int(key.removeprefix(history_prefix))
-        fields = [f.decode() for f in client.hkeys(key)]
-        entries += [
-            _history_entry(conversation, f) for f in fields if not f.startswith(CHECKER_FIELDS)
-        ]
-    for raw in client.scan_iter(match=lists_prefix + "*", count=1000):
-        user = int(raw.decode().removeprefix(lists_prefix))
-        entries.append(CacheEntry(conversations_key(user), None, CONVERSATIONS, (user,)))
-    return rng.sample(entries, min(limit, len(entries)))
-
-
-def _normal(rows: list) -> list[list]:
-    """Rows with their last column (a timestamp) as a UTC instant, comparable across sources."""
-    out = []
-    for row in rows:
-        *values, moment = row
-        moment = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-        out.append([*values, moment.astimezone(UTC)])
-    return out
-
-
-def _database(conn: psycopg.Connection, entry: CacheEntry) -> list[list]:
-    return _normal(conn.execute(entry.query, entry.args).fetchall())
+def _database(conn: psycopg.Connection, params: Params, entry: Entry) -> tuple[list, list[str]]:
+    """The rows the entry's named query returns now, and their column names."""
+    cur = conn.execute(named_query(params, entry.query).sql, dict(entry.args))
+    return cur.fetchall(), _columns(cur)
 
 
 @dataclass
@@ -229,33 +175,39 @@ class CacheComparison:
         )
 
 
-def compare_entries(client, conn, entries: list[CacheEntry], settle_seconds: float = 1.0):
+def compare_entries(
+    reader: CacheReader,
+    conn: psycopg.Connection,
+    params: Params,
+    entries: list[Entry],
+    settle_seconds: float = 1.0,
+) -> CacheComparison:
     """Compare each entry with the database; a difference is confirmed after `settle_seconds`
     (the service invalidates right after its commit) on an unchanged cached value."""
     result = CacheComparison(sampled=len(entries))
     suspects = []
     for entry in entries:
-        cached = entry.read(client)
+        cached = reader.rows(entry)
         if cached is None:
             result.vanished += 1
-        elif _normal(json.loads(cached)) != _database(conn, entry):
+        elif not same_rows(cached, *_database(conn, params, entry)):
             suspects.append((entry, cached))
         else:
             result.compared += 1
     if suspects:
         time.sleep(settle_seconds)
     for entry, cached in suspects:
-        if entry.read(client) != cached:
+        if reader.rows(entry) != cached:
             result.changed_meanwhile += 1
             continue
         result.compared += 1
-        database = _database(conn, entry)
-        if _normal(json.loads(cached)) != database:
+        database, columns = _database(conn, params, entry)
+        if not same_rows(cached, database, columns):
             result.mismatched.append(
                 {
                     "key": entry.key,
                     "field": entry.field,
-                    "cached rows": len(json.loads(cached)),
+                    "cached rows": len(cached),
                     "database rows": len(database),
                 }
             )
@@ -264,10 +216,10 @@ def compare_entries(client, conn, entries: list[CacheEntry], settle_seconds: flo
 
 def sample_and_compare(params: Params, sample_size: int) -> CacheComparison:
     """Up to `sample_size` of the service's cache entries, compared with the primary."""
-    client = redis_client(params)
-    entries = cached_entries(client, sample_size)
+    reader = cache_reader(params)
+    entries = reader.entries(sample_size)
     with session(params.primary, params.safety, purpose="cache check", read_only=True) as conn:
-        return compare_entries(client, conn, entries)
+        return compare_entries(reader, conn, params, entries)
 
 
 def cache_entries(params: Params, sample_size: int | None = None) -> Section:

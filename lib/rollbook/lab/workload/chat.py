@@ -1,8 +1,8 @@
-"""The chat service's three endpoints: SQL, cache-aside in Redis, replica routing."""
+"""The chat service's three endpoints: SQL, cache-aside in Redis, replica routing. The cache
+entries follow the reference layout of `rollbook.cache.contract`."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable
@@ -15,6 +15,13 @@ import psycopg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from rollbook.cache.contract import (
+    conversations_key,
+    decode,
+    encode_rows,
+    history_field,
+    history_key,
+)
 from rollbook.lab.workload.breaker import ReplicaBreaker
 from rollbook.lab.workload.errors import ThrottledLog
 from rollbook.lab.workload.metrics import WorkloadMetrics
@@ -41,15 +48,6 @@ INSERT_MESSAGE = """
 INSERT INTO messages (conversation_id, sender_id, body) VALUES (%s, %s, %s)"""
 BUMP_CONVERSATION = """
 UPDATE conversations SET last_message_at = now() WHERE id = %s"""
-
-
-def history_key(conversation_id: int) -> str:
-    """Redis hash holding a conversation's cached history pages (field: cursor)."""
-    return f"chat:history:{conversation_id}"
-
-
-def conversations_key(user_id: int) -> str:
-    return f"chat:conversations:{user_id}"
 
 
 class Connections(Protocol):
@@ -191,12 +189,12 @@ class Chat:
         cursor = self.cursors.get(conversation)
         if cursor is None or self.rng.random() >= self.next_page_share:
             cursor = None
-        field_name = "first" if cursor is None else f"{cursor[0].isoformat()}|{cursor[1]}"
+        field_name = history_field(cursor)
         key = history_key(conversation)
         if plan.cache:
             cached = await self._cache_get("history", lambda: self.redis.hget(key, field_name))
             if cached:
-                page = json.loads(cached)
+                page = decode("json-rows", cached, f"{key} {field_name}")
                 last = page and (datetime.fromisoformat(page[-1][3]), page[-1][0])
                 self._remember_cursor(conversation, len(page), last)
                 return "cache"
@@ -210,7 +208,7 @@ class Chat:
             )
         self._remember_cursor(conversation, len(rows), rows and (rows[-1][3], rows[-1][0]))
         if plan.cache:
-            page = json.dumps([[r[0], r[1], r[2], r[3].isoformat()] for r in self._to_cache(rows)])
+            page = encode_rows(self._to_cache(rows))
             await self._cache_fill(lambda: self._store_page(key, field_name, page))
         return route
 
@@ -240,7 +238,7 @@ class Chat:
             return "cache"
         rows, route = await self._read("conversations", plan, CONVERSATIONS, (user,))
         if plan.cache:
-            listing = json.dumps([[r[0], r[1], r[2].isoformat()] for r in self._to_cache(rows)])
+            listing = encode_rows(self._to_cache(rows))
             await self._cache_fill(lambda: self.redis.set(key, listing, ex=self.cache_ttl_seconds))
         return route
 
