@@ -25,7 +25,6 @@ from typing import Any, Literal
 from rollbook.errors import InputError, RollbookError
 
 Serializer = Literal["json-rows", "json-objects"]
-SERIALIZERS: tuple[str, ...] = Serializer.__args__
 CHECKER_PREFIX = "rollbook:"  # hash fields a checker adds; never the service's
 PROBE_FIELD = CHECKER_PREFIX + "probe"
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")

@@ -74,7 +74,7 @@ class CacheReader:
         if self.templates[queries[0]][1] is None:
             fields: list[str | None] = [None]
         else:
-            names = (f.decode() for f in self.client.hkeys(key))
+            names = (f.decode() if isinstance(f, bytes) else f for f in self.client.hkeys(key))
             fields = [f for f in names if not f.startswith(CHECKER_PREFIX)]
         for field in fields:
             found = (self._entry(query, key, field) for query in queries)
@@ -138,7 +138,8 @@ class SendMarker:
                 pipe.hset(key, PROBE_FIELD, "1")
             else:
                 pipe.get(key)
-            marked, ttl_ms = pipe.pttl(key).execute()
+            pipe.pttl(key)
+            marked, ttl_ms = pipe.execute()
         if self.in_hash and ttl_ms < 0:  # the probe created the key: let it expire on its own
             self.client.expire(key, PROBE_TTL_SECONDS)
             return PROBE_TTL_SECONDS * 1000

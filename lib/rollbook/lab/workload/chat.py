@@ -208,8 +208,8 @@ class Chat:
             )
         self._remember_cursor(conversation, len(rows), rows and (rows[-1][3], rows[-1][0]))
         if plan.cache:
-            page = encode_rows(self._to_cache(rows))
-            await self._cache_fill(lambda: self._store_page(key, field_name, page))
+            stored = encode_rows(self._to_cache(rows))
+            await self._cache_fill(lambda: self._store_page(key, field_name, stored))
         return route
 
     def _remember_cursor(self, conversation: int, page_len: int, last) -> None:
