@@ -9,6 +9,7 @@ import json
 import random
 import textwrap
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -30,6 +31,8 @@ from rollbook.cache.contract import (
 from rollbook.cache.params import CacheParams, CacheParamsError
 from rollbook.cache.reader import PROBE_TTL_SECONDS, CacheReader, Entry
 from rollbook.cli import main
+from rollbook.params import Params
+from rollbook.phases import correctness
 
 AT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 # The named queries' example values (what `queries:` gives the reader).
@@ -242,6 +245,40 @@ def test_the_probe_watches_a_value_held_by_its_own_key():
     client.set("inbox:1:first", "[[2], [1]]")  # deleted and filled again since
     assert marker.poll([1]) == [(False, 30_000)]
     assert client.data["inbox:1:first"] == b"[[2], [1]]"  # the service's value untouched
+
+
+class Primary:
+    """A connection answering every query with `rows` (columns id, body), noting each call."""
+
+    def __init__(self, rows: list[tuple]) -> None:
+        self.rows, self.calls = rows, []
+
+    def execute(self, sql: str, args: dict):
+        self.calls.append((sql, args))
+        columns = [SimpleNamespace(name="id"), SimpleNamespace(name="body")]
+        return SimpleNamespace(description=columns, fetchall=lambda: self.rows)
+
+
+class Cached:
+    """A reader whose entries hold `rows` each."""
+
+    def __init__(self, rows: dict[str, list]) -> None:
+        self.cached = rows
+
+    def rows(self, entry: Entry) -> list | None:
+        return self.cached.get(entry.key)
+
+
+def test_each_entry_is_compared_with_its_named_query_run_with_its_args():
+    sql = "SELECT id, body FROM messages WHERE conversation_id = %(conversation_id)s"
+    params = Params(environment="unit", primary={"dbname": "chat", "user": "app"},
+                    queries={"history_first_page": {"sql": sql}})  # fmt: skip
+    entries = [Entry("history_first_page", {"conversation_id": c}, f"k{c}") for c in (1, 2)]
+    reader = Cached({"k1": [{"id": 1, "body": "hi"}], "k2": [[1, "stale"]]})
+    primary = Primary([(1, "hi")])
+    found = correctness.compare_entries(reader, primary, params, entries, settle_seconds=0)
+    assert (found.compared, [m["key"] for m in found.mismatched]) == (2, ["k2"])
+    assert primary.calls[:2] == [(sql, {"conversation_id": 1}), (sql, {"conversation_id": 2})]
 
 
 VALID = """

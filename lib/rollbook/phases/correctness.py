@@ -140,7 +140,7 @@ def cache_reader(params: Params) -> CacheReader:
 
 def _database(conn: psycopg.Connection, params: Params, entry: Entry) -> tuple[list, list[str]]:
     """The rows the entry's named query returns now, and their column names."""
-    cur = conn.execute(named_query(params, entry.query).sql, dict(entry.args))
+    cur = conn.execute(named_query(params.queries, entry.query).sql, dict(entry.args))
     return cur.fetchall(), _columns(cur)
 
 
