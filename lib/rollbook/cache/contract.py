@@ -25,6 +25,8 @@ from typing import Any, Literal
 from rollbook.errors import InputError, RollbookError
 
 Serializer = Literal["json-rows", "json-objects"]
+# Cached rows: each an array in the query's column order, or an object by column name.
+CachedRows = list[list[Any] | dict[str, Any]]
 CHECKER_PREFIX = "rollbook:"  # hash fields a checker adds; never the service's
 PROBE_FIELD = CHECKER_PREFIX + "probe"
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
@@ -133,9 +135,18 @@ def encode_rows(rows: Sequence[Sequence[Any]]) -> str:
     return json.dumps([[v.isoformat() if isinstance(v, date) else v for v in r] for r in rows])
 
 
-def decode(serializer: Serializer, raw: bytes | str, where: str) -> list:
+def decode(serializer: Serializer, raw: bytes | str, where: str) -> CachedRows:
     """The rows of a cached value: arrays in column order (`json-rows`) or objects by column
     name (`json-objects`); CacheFormatError naming `where` if it is neither."""
+    return _loaded(serializer, raw, where)
+
+
+def decode_rows(raw: bytes | str, where: str) -> list[list[Any]]:
+    """A `json-rows` value (the reference encoding) read back."""
+    return _loaded("json-rows", raw, where)
+
+
+def _loaded(serializer: Serializer, raw: bytes | str, where: str) -> list[Any]:
     shape = list if serializer == "json-rows" else dict
     try:
         rows = json.loads(raw)
@@ -166,7 +177,7 @@ def _same_value(cached: Any, value: Any) -> bool:
         return _instant(cached) == _instant(value)
     if isinstance(cached, str) and not isinstance(value, str):
         return cached == _text(value)  # e.g. a UUID or a numeric cached as text
-    return cached == value
+    return bool(cached == value)
 
 
 def _same_row(cached: Sequence[Any] | Mapping[str, Any], row: Sequence[Any],

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Set
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field, field_validator, model_validator
 
@@ -51,7 +51,7 @@ def import_function(path: str) -> Callable[..., Any]:
     function = getattr(module, name, None)
     if not callable(function):
         raise ValueError(f"{module_name!r} has no function {name!r}")
-    return function
+    return cast(Callable[..., Any], function)
 
 
 class CachedQuery(Strict):

@@ -11,12 +11,12 @@ from typing import Any
 
 import redis
 
-from rollbook.cache.contract import CHECKER_PREFIX, PROBE_FIELD, Template, decode
+from rollbook.cache.contract import CHECKER_PREFIX, PROBE_FIELD, CachedRows, Template, decode
 from rollbook.cache.params import CacheParams, import_function
 
 PROBE_TTL_SECONDS = 120  # a probe that created its hash lets it expire on its own
 
-RowsFunction = Callable[[redis.Redis, str, dict[str, Any]], list | None]
+RowsFunction = Callable[[redis.Redis, str, dict[str, Any]], CachedRows | None]
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class CacheReader:
 
     # -- rows -----------------------------------------------------------------------------
 
-    def rows(self, entry: Entry) -> list | None:
+    def rows(self, entry: Entry) -> CachedRows | None:
         """The rows cached for `entry`: arrays in the query's column order or objects by
         column name; None when it is not cached (any more)."""
         if self.function is not None:
@@ -147,7 +147,7 @@ class SendMarker:
             if marked is None:
                 return None
             self.armed[conversation] = marked
-        return ttl_ms
+        return int(ttl_ms)
 
     def poll(self, conversations: list[int]) -> list[tuple[bool, int]]:
         """Per conversation: whether its mark is still there, and the entry's TTL in ms."""

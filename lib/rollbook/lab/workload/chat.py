@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from rollbook.cache.contract import (
     conversations_key,
-    decode,
+    decode_rows,
     encode_rows,
     history_field,
     history_key,
@@ -194,7 +194,7 @@ class Chat:
         if plan.cache:
             cached = await self._cache_get("history", lambda: self.redis.hget(key, field_name))
             if cached:
-                page = decode("json-rows", cached, f"{key} {field_name}")
+                page = decode_rows(cached, f"{key} {field_name}")
                 last = page and (datetime.fromisoformat(page[-1][3]), page[-1][0])
                 self._remember_cursor(conversation, len(page), last)
                 return "cache"
