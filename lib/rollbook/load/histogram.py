@@ -3,7 +3,6 @@ workers through their compressed encoding."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
@@ -34,13 +33,6 @@ def decode(encoded: bytes) -> HdrHistogram:
     histogram = new_histogram()
     histogram.add(HdrHistogram.decode(encoded))
     return histogram
-
-
-def merged(histograms: Iterable[HdrHistogram]) -> HdrHistogram:
-    total = new_histogram()
-    for histogram in histograms:
-        total.add(histogram)
-    return total
 
 
 def percentile(histogram: HdrHistogram, percent: float) -> float | None:
