@@ -178,14 +178,12 @@ def judge(
             np.repeat(ranks, beyond_floor.counts), faster, alternative="greater",
             method="asymptotic",
         )  # fmt: skip
-    tail_change = _tail_change(canary, baseline, settings.tail_quantile)
+    tail_change, tail_faster = _tail(canary, baseline, settings)
     worse = (
         test.pvalue < alpha
         and effect >= settings.min_effect
         and _beyond_floors(slowdown, baseline_median, settings)
-        and not (
-            tail_change is not None and _beyond_floors(-tail_change[0], tail_change[1], settings)
-        )
+        and not tail_faster
     )
     return JudgeResult(
         Judgement.WORSE if worse else Judgement.PASS,
@@ -196,7 +194,7 @@ def judge(
         source,
         slowdown,
         alpha,
-        None if tail_change is None else tail_change[0],
+        tail_change,
     )
 
 
@@ -205,14 +203,14 @@ def _beyond_floors(change: float, baseline: float, settings: CanaryWorse) -> boo
     return change >= settings.min_slowdown and change >= settings.min_slowdown_ratio * baseline
 
 
-def _tail_change(
-    canary: Buckets, baseline: Buckets, quantile: float | None
-) -> tuple[float, float] | None:
-    """Canary tail minus baseline tail at `quantile`, and the baseline's tail; None if off
-    (or unknown)."""
+def _tail(canary: Buckets, baseline: Buckets, settings: CanaryWorse) -> tuple[float | None, bool]:
+    """Canary tail minus baseline tail at `tail_quantile` (None: off or unknown), and
+    whether the canary's tail is faster by the floors."""
+    quantile = settings.tail_quantile
     if quantile is None:
-        return None
+        return None, False
     baseline_tail, canary_tail = baseline.quantile(quantile), canary.quantile(quantile)
     if baseline_tail is None or canary_tail is None:
-        return None
-    return canary_tail - baseline_tail, baseline_tail
+        return None, False
+    change = canary_tail - baseline_tail
+    return change, _beyond_floors(-change, baseline_tail, settings)
