@@ -104,9 +104,10 @@ def test_fault_flags_hit_canary_requests_only(lab, flags):  # noqa: F811
         baseline_count=history(f"{duration}_count", variant="baseline"),
     )
     # 300 ms injected: canary requests take about that (the open-loop scheduler may start a
-    # request a few ms before its scheduled time), baseline requests a few ms
+    # request a few ms before its scheduled time), baseline requests far less: a few ms, or
+    # ~0.1 s in a window with a stall of the lab (seen in a clean run), never the 0.3 s
     assert seen["canary_sum"] / seen["canary_count"] >= 0.25
-    assert seen["baseline_sum"] / seen["baseline_count"] < 0.1
+    assert seen["baseline_sum"] / seen["baseline_count"] < 0.2
 
 
 def test_flags_cli_sets_with_an_audit_row_that_cannot_be_changed(lab, lab_params, flags):  # noqa: F811
