@@ -30,6 +30,8 @@ def test_durations_read_like_prometheus_and_default_to_the_seed_cadence():
         ({"check_interval": "30s", "check_window": "10s"}, "must cover check_interval"),
         ({"on_interrupted": "ignore"}, "on_interrupted"),
         ({"triggers_by_flag": {"cache": ["latency"]}}, "triggers_by_flag"),
+        ({"canary_worse_by_flag": {"cache": {"min_slowdown": "fast"}}}, "by_flag.cache"),
+        ({"canary_worse_by_flag": {"cache": {"min_slowdwn": "2ms"}}}, "min_slowdwn"),
     ],
 )
 def test_bad_canary_params_name_what_is_wrong(canary, message):
@@ -44,6 +46,24 @@ def test_triggers_by_flag_family_and_override():
     assert ramp.triggers == ("replica_lag",) and ramp.endpoint == "history"
     assert "pool_saturation" in ramp_for(p, "pgbouncer.send").triggers
     assert "replica_lag" not in ramp_for(p, "cache.history").triggers
+
+
+def test_the_judges_floors_by_family_then_flag_over_the_ramps():
+    """A cost a path adds by design (a cache miss's round trips) is accepted explicitly, for
+    that family only; the flag's own entry wins over its family's."""
+    p = params(
+        triggers={
+            "canary_worse": {"min_slowdown": "0.5ms", "min_samples": 30},
+            "latency_slo": {"p95_seconds": 0.3},
+        },
+        canary_worse_by_flag={"cache": {"min_slowdown": "2ms"}, "cache.history": {"alpha": 0.001}},
+    )
+    judge = {f: ramp_for(p, f).settings.triggers.canary_worse for f in
+             ("cache.conversations", "cache.history", "replica.history")}  # fmt: skip
+    assert judge["cache.conversations"].min_slowdown == 0.002
+    assert judge["cache.history"].min_slowdown == 0.002 and judge["cache.history"].alpha == 0.001
+    assert judge["replica.history"].min_slowdown == 0.0005
+    assert {j.min_samples for j in judge.values()} == {30}
 
 
 def test_the_latency_slo_comes_from_monitoring_unless_given():

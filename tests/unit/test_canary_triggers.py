@@ -4,6 +4,7 @@ planned, not passed (issue 12)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from rollbook.canary.judge import Buckets
 from rollbook.canary.metrics import Snapshot
@@ -53,3 +54,20 @@ def test_the_judge_reports_the_level_it_judged_at():
     snap = Snapshot(10, buckets={"canary": reference, "baseline": reference})
     [result] = triggers.evaluate(snap)
     assert result.observed["alpha"] == 0.0002 and "p < 0.0002" in result.threshold
+
+
+def test_a_partial_step_judges_against_live_baseline_only():
+    """At 50 % with too few baseline requests in the window the judgement is no data: the
+    pre-ramp reference (here much faster: the machine was quieter then) stands in only at a
+    100 % step, where no live baseline is left (a CI rollout was rolled back on it)."""
+    bounds = [0.002, 0.004, 0.008, math.inf]
+    quiet_before = Buckets.from_counts(bounds, [400, 50, 10, 0])
+    busy_now = Buckets.from_counts(bounds, [2, 8, 30, 0])
+    thin_baseline = Buckets.from_counts(bounds, [1, 3, 10, 0])  # 14 < min_samples 20
+    settings = Triggers.model_validate({"canary_worse": {"min_samples": 20}})
+    partial = TriggerSet(["canary_worse"], settings, 1.0, quiet_before, judge_alpha=0.001)
+    snap = Snapshot(10, buckets={"canary": busy_now, "baseline": thin_baseline})
+    [result] = partial.evaluate(snap)
+    assert result.signal is Signal.NO_DATA and result.observed["baseline"] == "live"
+    [full] = replace(partial, full_step=True).evaluate(Snapshot(10, buckets={"canary": busy_now}))
+    assert full.signal is Signal.FIRED and full.observed["baseline"] == "pre-ramp reference"

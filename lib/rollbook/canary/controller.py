@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -147,6 +147,7 @@ class RampController:
             self.states.update(self.run_id, "running", step_index=index)
             result.step_value = value
             self.step_triggers = self._judged_at(index)
+            self.triggers = replace(self.triggers, full_step=value >= 100)
             self._event(
                 "step",
                 detail=f"{ramp.flag} set to {value:g} %; {self._warmup_rule()}"

@@ -174,6 +174,13 @@ class CanaryParams(Strict):
         validate_default=True,
     )
 
+    canary_worse_by_flag: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="flag or family -> canary_worse settings over `triggers.canary_worse` (a "
+        "flag's own entry over its family's): the cost a path may add by design and the ramp "
+        "accepts, e.g. a cache miss's round trips; every judgement states the floors it used",
+    )
+
     @field_validator("steps")
     @classmethod
     def _increasing_percentages(cls, steps: list[float]) -> list[float]:
@@ -188,6 +195,15 @@ class CanaryParams(Strict):
     def _over_the_defaults(cls, given: dict[str, list[str]]) -> dict[str, list[str]]:
         """Entries given in params replace the defaults of the same key only."""
         return {**{k: list(v) for k, v in DEFAULT_TRIGGERS_BY_FLAG.items()}, **given}
+
+    @model_validator(mode="after")
+    def _judge_overrides_valid(self) -> CanaryParams:
+        for key in self.canary_worse_by_flag:
+            try:
+                self.canary_worse_for(key)
+            except ValueError as exc:
+                raise ValueError(f"canary_worse_by_flag.{key}: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _window_covers_interval(self) -> CanaryParams:
@@ -215,6 +231,19 @@ class CanaryParams(Strict):
         P(a healthy ramp is rolled back by the judge) <= `canary_worse.alpha` (union bound;
         it holds for overlapping windows too)."""
         return self.triggers.canary_worse.alpha / (len(self.steps) * self.judgements_per_step())
+
+    def canary_worse_for(self, flag: str) -> CanaryWorse:
+        """The judge's settings for a flag: `triggers.canary_worse`, then its family's entry
+        in `canary_worse_by_flag`, then its own."""
+        family = flag.split(".", 1)[0]
+        by_flag = self.canary_worse_by_flag
+        over = {**by_flag.get(family, {}), **(by_flag.get(flag, {}) if flag != family else {})}
+        return CanaryWorse.model_validate({**self.triggers.canary_worse.model_dump(), **over})
+
+    def for_flag(self, flag: str) -> CanaryParams:
+        """These settings with the judge's as they apply to `flag`."""
+        triggers = self.triggers.model_copy(update={"canary_worse": self.canary_worse_for(flag)})
+        return self.model_copy(update={"triggers": triggers})
 
     def triggers_for(self, flag: str) -> list[str]:
         """Triggers applying to a flag: its own entry, else its family's (`cache.history`

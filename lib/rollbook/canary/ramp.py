@@ -80,7 +80,7 @@ def ramp_for(
             **({"steps": steps} if steps is not None else {}),
             **({"triggers_by_flag": {flag: triggers}} if triggers is not None else {}),
         }
-    )
+    ).for_flag(flag)
     return Ramp(
         flag=flag,
         endpoint=endpoint,

@@ -61,8 +61,11 @@ def _above(value: float | None, limit: float) -> bool | None:
 class TriggerSet:
     """The triggers of one ramp with their thresholds.
 
-    `reference` is the endpoint's latency before the ramp: the judge's baseline when live
-    baseline traffic is too thin (at 100 % there is none) and the yardstick of recovery.
+    `reference` is the endpoint's latency before the ramp: the judge's baseline at a 100 %
+    step (no live baseline left) and the yardstick of recovery. At a partial step the judge
+    compares only with live baseline traffic of the same window: too little of it is no data,
+    never the reference, which drift since the ramp began (load, other work on the machine)
+    confounds with the flag. `full_step` says which step the set judges.
     `judge_alpha` is the level of each of the ramp's judgements (its share of the ramp's
     false-rollback budget); recovery checks use the whole budget."""
 
@@ -72,6 +75,7 @@ class TriggerSet:
     reference: Buckets
     cache_ramp: bool = False
     judge_alpha: float | None = None
+    full_step: bool = False
 
     def evaluate(self, snap: Snapshot, names: list[str] | None = None) -> list[TriggerResult]:
         """Every trigger (or those `names`) on canary traffic (latency_slo reports a breach,
@@ -113,7 +117,7 @@ class TriggerSet:
             subject, baseline, source = snap.latency(), self.reference, "pre-ramp reference"
         else:
             subject, baseline, source = snap.latency(variant), snap.latency("baseline"), "live"
-            if baseline.total < settings.min_samples:
+            if self.full_step:
                 baseline, source = self.reference, "pre-ramp reference"
         alpha = None if variant is None else self.judge_alpha
         result = judge(subject, baseline, settings, baseline_source=source, alpha=alpha)
