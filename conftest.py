@@ -15,9 +15,9 @@ import pytest
 from rollbook.archive.leaks import files_containing
 from rollbook.lab.stack import Lab
 from rollbook.params import Params, load_params
-from rollbook.phases.slo_dashboard import SloDashboard
-from rollbook.phases.validation import firing_alerts
 from rollbook.prom.client import PromClient
+from rollbook.runbooks.slo_dashboard import SloDashboard
+from rollbook.runbooks.validation import firing_alerts
 
 REPO = Path(__file__).resolve().parent
 # The shared rollout (tests/integration/_rollout.py) serves integration tests and nbval;

@@ -19,8 +19,8 @@ import redis
 from rollbook.cache.contract import Template
 from rollbook.db import session
 from rollbook.params import Params
-from rollbook.phases.cache import RECENT_CONVERSATIONS
-from rollbook.phases.correctness import redis_client
+from rollbook.runbooks.cache import RECENT_CONVERSATIONS
+from rollbook.runbooks.correctness import redis_client
 
 DB = 1  # the lab Redis's database for this cache (the workload's is 0)
 LAYOUT = {

@@ -16,10 +16,10 @@ from test_lab import flag_in_effect, metric_sum
 from rollbook.canary.result import Outcome
 from rollbook.db import session
 from rollbook.flags import FlagStore
-from rollbook.phases import indexes
-from rollbook.phases.migration import index_builds
-from rollbook.phases.replica_wait import wait_for_replay
-from rollbook.phases.rollout import ROLLOUT_FLAGS, flags_back_to_seed
+from rollbook.postgres.migration import index_builds
+from rollbook.postgres.replica_wait import wait_for_replay
+from rollbook.rollout import ROLLOUT_FLAGS, flags_back_to_seed
+from rollbook.runbooks import indexes
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = REPO / "params" / "lab.yaml"

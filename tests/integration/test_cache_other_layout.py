@@ -16,7 +16,7 @@ from test_lab import flags  # noqa: F401  (fixture)
 
 from rollbook.db import session
 from rollbook.params import Params, load_params
-from rollbook.phases import cache, correctness
+from rollbook.runbooks import cache, correctness
 from rollbook.verdict import Status
 
 LAB_PARAMS = Path(__file__).resolve().parents[2] / "params" / "lab.yaml"

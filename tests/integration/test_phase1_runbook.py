@@ -16,9 +16,9 @@ import pytest
 from _wait import eventually
 from psycopg import sql
 
-from rollbook.phases import indexes
-from rollbook.phases.index_build import index_state
-from rollbook.phases.migration import index_builds
+from rollbook.postgres.index_build import index_state
+from rollbook.postgres.migration import index_builds
+from rollbook.runbooks import indexes
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "01_phase1_indexes.ipynb"

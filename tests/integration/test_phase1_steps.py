@@ -17,10 +17,10 @@ from test_phase1_runbook import MESSAGES_INDEX, seed_state, states  # noqa: F401
 
 from rollbook.db import session
 from rollbook.explain.run import explain
-from rollbook.phases import indexes
-from rollbook.phases.index_build import IndexBuildBlocked
-from rollbook.phases.migration import index_builds
-from rollbook.phases.replica_wait import wait_for_replay
+from rollbook.postgres.index_build import IndexBuildBlocked
+from rollbook.postgres.migration import index_builds
+from rollbook.postgres.replica_wait import wait_for_replay
+from rollbook.runbooks import indexes
 
 # Every test starts and ends without the keyset indexes.
 pytestmark = pytest.mark.usefixtures("seed_state")

@@ -8,7 +8,7 @@ import pytest
 from _phases_lab import PARAMS, checks_by_name, dry_run_phase, seed_flags  # noqa: F401
 
 from rollbook.params import load_params
-from rollbook.phases import pgbouncer
+from rollbook.runbooks import pgbouncer
 from rollbook.verdict import Status
 
 NOTEBOOK = "02_phase2_pgbouncer.ipynb"

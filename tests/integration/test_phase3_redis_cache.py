@@ -12,7 +12,7 @@ import redis
 from _phases_lab import dry_run_phase, flag_state, seed_flags  # noqa: F401
 from test_lab import eventually, flags, metric_sum  # noqa: F401  (flags: fixture)
 
-from rollbook.phases import cache
+from rollbook.runbooks import cache
 from rollbook.verdict import Status
 
 NOTEBOOK = "03_phase3_redis_cache.ipynb"

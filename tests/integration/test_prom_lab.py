@@ -19,11 +19,11 @@ from test_lab import eventually, flags  # noqa: F401  (flags: fixture)
 from rollbook.db import session
 from rollbook.duration import parse_duration
 from rollbook.flags import FlagStore
-from rollbook.phases.slo_dashboard import SloDashboard
 from rollbook.prom.catalog import concepts
 from rollbook.prom.client import PromClient
 from rollbook.prom.dashboard import GRAFANA_RANGE, panels
 from rollbook.prom.rules import find_alert
+from rollbook.runbooks.slo_dashboard import SloDashboard
 
 REPO = Path(__file__).resolve().parents[2]
 # Every read path on, and sends through PgBouncer, so every concept has traffic behind it.

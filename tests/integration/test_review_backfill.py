@@ -23,12 +23,12 @@ from _slow_history import SLOW_P95, SlowHour, params_yaml
 
 from rollbook import runbook
 from rollbook.params import load_params
-from rollbook.phases import incident
-from rollbook.phases.slo_dashboard import SloDashboard
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient
 from rollbook.review import WindowReview
 from rollbook.review.charts import BREACH_SHADE, WINDOW_SHADE
+from rollbook.runbooks import incident
+from rollbook.runbooks.slo_dashboard import SloDashboard
 from rollbook.verdict import Status, VerdictFailed
 
 P95 = "history_latency_p95_seconds"

@@ -17,9 +17,9 @@ from _phases_lab import checks_by_name, rollbook
 
 from rollbook.db import session
 from rollbook.flags import FlagStore
-from rollbook.phases import cache
-from rollbook.phases.rollout import ROLLOUT_FLAGS, ROLLOUT_RUNBOOKS
 from rollbook.prom.window import Window
+from rollbook.rollout import ROLLOUT_FLAGS, ROLLOUT_RUNBOOKS
+from rollbook.runbooks import cache
 
 RUNBOOKS = [name.removesuffix(".ipynb") for name in ROLLOUT_RUNBOOKS]
 

@@ -16,7 +16,7 @@ from psycopg import sql
 from test_lab import flags  # noqa: F401  (fixture)
 
 from rollbook.cache.contract import history_key
-from rollbook.phases import correctness, steady
+from rollbook.runbooks import correctness, steady
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_PARAMS = REPO / "params" / "lab.yaml"

@@ -32,7 +32,7 @@ from rollbook.cache.params import CacheParams, CacheParamsError
 from rollbook.cache.reader import PROBE_TTL_SECONDS, CacheReader, Entry
 from rollbook.cli import main
 from rollbook.params import Params
-from rollbook.phases import correctness
+from rollbook.runbooks import correctness
 
 AT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 # The named queries' example values (what `queries:` gives the reader).

@@ -11,8 +11,8 @@ import pytest
 
 from rollbook.cache.reader import Entry
 from rollbook.params import Params
-from rollbook.phases import correctness, pgbouncer, preflight
 from rollbook.prom.rules import all_alerts
+from rollbook.runbooks import correctness, pgbouncer, preflight
 from rollbook.verdict import Status
 
 ENDPOINT = {"dbname": "chat", "user": "app"}

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from rollbook import rollout as rollout_module
 from rollbook.archive.layout import RunPaths
 from rollbook.cli import main
-from rollbook.phases import rollout as rollout_module
 from rollbook.run_context import StepReport
 from rollbook.runner.outcome import Outcome
 from rollbook.runner.run import RunReport

@@ -10,11 +10,11 @@ import pytest
 
 from rollbook.explain.analysis import analyse
 from rollbook.params import Params
-from rollbook.phases import indexes, plan_explorer
-from rollbook.phases.index_build import Blocker, BuildProgress, WatchedRun, _blocked_message
-from rollbook.phases.migration import index_builds
-from rollbook.phases.progress import ProgressDisplay
-from rollbook.phases.replica_wait import Replay
+from rollbook.postgres.build_progress import ProgressDisplay
+from rollbook.postgres.index_build import Blocker, BuildProgress, WatchedRun, _blocked_message
+from rollbook.postgres.migration import index_builds
+from rollbook.postgres.replica_wait import Replay
+from rollbook.runbooks import indexes, plan_explorer
 from rollbook.verdict import Status, expect
 
 PLANS = Path(__file__).resolve().parents[1] / "fixtures" / "plans"

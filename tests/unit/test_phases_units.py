@@ -11,11 +11,11 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from rollbook import rollout as rollout_module
 from rollbook.cache.contract import same_rows
 from rollbook.canary import Outcome, RampResult
-from rollbook.phases import cache, pgbouncer, replica_routing
-from rollbook.phases import rollout as rollout_module
-from rollbook.phases.ramps import Ramps
+from rollbook.runbooks import cache, pgbouncer, replica_routing
+from rollbook.runbooks.ramps import Ramps
 from rollbook.verdict import Status
 
 

@@ -12,12 +12,12 @@ from test_archive_catalog import archive_run
 
 from rollbook.archive import rebuild
 from rollbook.params import validate_params
-from rollbook.phases.slo_dashboard import UnknownPanel, find_panel
 from rollbook.prom.events import markers, run_events
 from rollbook.prom.rules import UnknownAlert, all_alerts, find_alert
 from rollbook.prom.slo import with_data
 from rollbook.prom.window import Window, human_duration
 from rollbook.review import WindowReview
+from rollbook.runbooks.slo_dashboard import UnknownPanel, find_panel
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

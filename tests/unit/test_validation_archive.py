@@ -13,9 +13,9 @@ from rollbook.archive import rebuild
 from rollbook.explain.analysis import analyse
 from rollbook.explain.parse import parse_plan
 from rollbook.params.validation import ValidationParams
-from rollbook.phases.correctness import Walk
-from rollbook.phases.plan_archive import latest_plans, plan_documents, shape_checks
-from rollbook.phases.validation import latest_baseline
+from rollbook.runbooks.correctness import Walk
+from rollbook.runbooks.plan_archive import latest_plans, plan_documents, shape_checks
+from rollbook.runbooks.validation import latest_baseline
 
 PLANS = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
 
@@ -110,7 +110,7 @@ def test_validation_params_parse_slos_and_reject_unknown_concepts():
 def test_phase4_primary_load_compares_with_its_own_environments_preflight(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from rollbook.phases import replica_routing
+    from rollbook.runbooks import replica_routing
 
     load = {replica_routing.LOAD_CONCEPT: 100.0}
     archive_run(tmp_path, "10-pre", "00_preflight", "lab", "passed", {"baseline": load})

@@ -28,8 +28,8 @@ def demo_command(lab_dir: Path | None, output_dir: Path | None, verbose: bool) -
     from rollbook import resources
     from rollbook.flags import FlagStore
     from rollbook.lab.stack import Lab
-    from rollbook.phases.preflight import BASELINE_MIN_STEADY
-    from rollbook.phases.rollout import flags_back_to_seed
+    from rollbook.rollout import flags_back_to_seed
+    from rollbook.runbooks.preflight import BASELINE_MIN_STEADY
 
     lab = Lab.open(lab_dir)
     lab.up(_say)

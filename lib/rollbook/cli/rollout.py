@@ -41,7 +41,7 @@ def print_verdicts(names: list[str], reports: list[RunReport]) -> None:
 def run_rollout(params_file: Path, apply: bool, output_dir: Path | None, verbose: bool) -> int:
     """Run the rollout, printing each archived run; the exit code of the failing run (0)."""
     from rollbook.archive.layout import default_output_dir
-    from rollbook.phases.rollout import ROLLOUT_RUNBOOKS, rollout
+    from rollbook.rollout import ROLLOUT_RUNBOOKS, rollout
 
     names = [n.removesuffix(".ipynb") for n in ROLLOUT_RUNBOOKS]
     mode = "APPLY" if apply else "DRY RUN"

@@ -26,17 +26,17 @@ from rollbook.explain.assertions import check_assertions
 from rollbook.explain.diff import PlanDiff, diff
 from rollbook.explain.run import named_query, run_named_query
 from rollbook.params import Params
-from rollbook.phases import preflight
-from rollbook.phases.index_build import IndexBuildBlocked, index_state, run_watched
-from rollbook.phases.migration import KEYSET_MIGRATION, IndexBuild, index_builds
-from rollbook.phases.preflight import Section
-from rollbook.phases.progress import ProgressDisplay
-from rollbook.phases.what_if import what_if
+from rollbook.postgres.build_progress import ProgressDisplay
+from rollbook.postgres.index_build import IndexBuildBlocked, index_state, run_watched
+from rollbook.postgres.migration import KEYSET_MIGRATION, IndexBuild, index_builds
+from rollbook.postgres.what_if import what_if
 from rollbook.prom.catalog import concept
 from rollbook.prom.charts import timeseries
 from rollbook.prom.client import PromClient, PrometheusError
 from rollbook.prom.slo import Comparison, compare_windows, comparison_check
 from rollbook.prom.window import Window
+from rollbook.runbooks import preflight
+from rollbook.runbooks.preflight import Section
 from rollbook.verdict import Check, checks_frame, expect, failing, failure_summary
 
 # The chat queries the indexes are for (defined in params `queries`).

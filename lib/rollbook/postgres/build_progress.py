@@ -12,7 +12,7 @@ import time
 
 from tqdm.std import tqdm
 
-from rollbook.phases.index_build import BuildProgress
+from rollbook.postgres.index_build import BuildProgress
 
 
 class ProgressDisplay:

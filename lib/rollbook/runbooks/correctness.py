@@ -23,8 +23,8 @@ from rollbook.cache.reader import CacheReader, Entry
 from rollbook.db import session
 from rollbook.explain.run import named_query
 from rollbook.params import Params
-from rollbook.phases.preflight import Section, redis_client
-from rollbook.phases.staleness import probe_seconds
+from rollbook.postgres.staleness import probe_seconds
+from rollbook.runbooks.preflight import Section, redis_client
 from rollbook.verdict import Check, compare, expect
 
 # The next-page query's cursor parameters (see params `queries.history_next_page`).

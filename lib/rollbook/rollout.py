@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rollbook import resources
 from rollbook.flags import FlagStore
-from rollbook.phases import cache, pgbouncer, replica_routing
+from rollbook.runbooks import cache, pgbouncer, replica_routing
 from rollbook.runner import RunReport, Watch, prepare, run
 
 NOTEBOOKS_DIR = resources.folder("notebooks")

@@ -21,14 +21,14 @@ import psycopg
 from plotly.subplots import make_subplots
 
 from rollbook.params import Params
-from rollbook.phases import indexes, validation
-from rollbook.phases.plan_archive import latest_plans, shape_checks
 from rollbook.prom.catalog import UnknownConcept, concept
 from rollbook.prom.charts import chart_title, downsample_minmax
 from rollbook.prom.client import label_columns
 from rollbook.prom.window import Window, as_window
 from rollbook.review import WindowReview
 from rollbook.review.charts import in_context, shade
+from rollbook.runbooks import indexes, validation
+from rollbook.runbooks.plan_archive import latest_plans, shape_checks
 from rollbook.verdict import expect
 
 KEY_CONCEPTS = (

@@ -16,17 +16,17 @@ import pandas as pd
 from rollbook.db import session
 from rollbook.flags import FlagStore
 from rollbook.params import Params, required
-from rollbook.phases import preflight
-from rollbook.phases.indexes import Preconditions
-from rollbook.phases.preflight import Section
-from rollbook.phases.ramps import Observed
-from rollbook.phases.replica_wait import wait_for_replay
-from rollbook.phases.staleness import probe_seconds
-from rollbook.phases.validation import latest_baseline
+from rollbook.postgres.replica_wait import wait_for_replay
+from rollbook.postgres.staleness import probe_seconds
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient, PrometheusError
 from rollbook.prom.slo import summarise
 from rollbook.prom.window import Window
+from rollbook.runbooks import preflight
+from rollbook.runbooks.indexes import Preconditions
+from rollbook.runbooks.preflight import Section
+from rollbook.runbooks.ramps import Observed
+from rollbook.runbooks.validation import latest_baseline
 from rollbook.verdict import Check, compare, expect
 
 FLAGS = ("replica.history", "replica.conversations")

@@ -21,8 +21,8 @@ from rollbook.explain.charts import icicle, node_bars
 from rollbook.explain.parse import Plan, parse_plan
 from rollbook.explain.run import explain, named_query
 from rollbook.params import Params
-from rollbook.phases.indexes import endpoint
-from rollbook.phases.what_if import what_if
+from rollbook.postgres.what_if import what_if
+from rollbook.runbooks.indexes import endpoint
 from rollbook.verdict import Check
 
 NODE_TABLE_COLUMNS = [

@@ -12,7 +12,7 @@ from datetime import datetime
 import psycopg
 
 from rollbook.db import scalar, session
-from rollbook.params import Params, required
+from rollbook.postgres.targets import Targets, replica_of
 
 PROBE_TABLE = """
 CREATE SCHEMA IF NOT EXISTS rollbook;
@@ -29,12 +29,12 @@ POLL_SECONDS = 0.005
 
 
 def probe_seconds(
-    params: Params, purpose: str, *, samples: int = 1, timeout_seconds: float = 10.0
+    params: Targets, purpose: str, *, samples: int = 1, timeout_seconds: float = 10.0
 ) -> list[float | None]:
     """Seconds until the replica showed each of `samples` probe writes (None: not within
     `timeout_seconds`). Needs `params.replica`."""
     probe_id = f"rollbook-{uuid.uuid4().hex[:12]}"
-    replica_endpoint = required(params.replica, "replica")
+    replica_endpoint = replica_of(params)
     with (
         session(params.primary, params.safety, purpose=purpose) as primary,
         session(replica_endpoint, params.safety, purpose=purpose, read_only=True) as replica,

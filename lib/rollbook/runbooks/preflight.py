@@ -13,12 +13,12 @@ import requests
 
 from rollbook.db import one_row, pgbouncer_console, scalar, session
 from rollbook.params import Params, required
-from rollbook.phases.migration import KEYSET_MIGRATION, index_builds
-from rollbook.phases.steady import steady_window
+from rollbook.postgres.migration import KEYSET_MIGRATION, index_builds
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient
 from rollbook.prom.rules import all_alerts
 from rollbook.prom.slo import summarise
+from rollbook.runbooks.steady import steady_window
 from rollbook.verdict import Check, compare, expect
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

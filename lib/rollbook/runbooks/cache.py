@@ -30,9 +30,9 @@ from rollbook.cache.reader import CacheReader, SendMarker
 from rollbook.db import session
 from rollbook.flags import FlagStore
 from rollbook.params import Params
-from rollbook.phases import correctness
-from rollbook.phases.preflight import Section, redis_client
-from rollbook.phases.ramps import Observed
+from rollbook.runbooks import correctness
+from rollbook.runbooks.preflight import Section, redis_client
+from rollbook.runbooks.ramps import Observed
 from rollbook.verdict import Check, compare, expect
 
 FLAGS = ("cache.history", "cache.conversations")

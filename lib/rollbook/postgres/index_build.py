@@ -18,7 +18,7 @@ import psycopg
 from rollbook.config.endpoints import PostgresEndpoint
 from rollbook.db import session
 from rollbook.errors import RollbookError
-from rollbook.params import Params
+from rollbook.postgres.targets import Targets
 
 PROGRESS_SQL = """
 SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total,
@@ -130,7 +130,7 @@ def _sample(monitor: psycopg.Connection, pid: int) -> tuple[BuildProgress | None
 
 
 def run_watched(
-    params: Params,
+    params: Targets,
     statement: str,
     *,
     endpoint: PostgresEndpoint | None = None,

@@ -1,6 +1,6 @@
 """Post-rollout validation: success criteria, before/after, plan regression, alerts.
 
-Read-only apart from the replica-staleness marker (`rollbook.phases.correctness`), so a
+Read-only apart from the replica-staleness marker (`rollbook.runbooks.correctness`), so a
 nightly job can run it against production. Each function returns a `Section` (a table for
 the reader and the checks it concluded); comparisons with the archive (the preflight
 baseline, Phase 1's plans) are `no data`, not required, when nothing is archived.
@@ -16,14 +16,14 @@ from rollbook.archive import list_runs, load_run
 from rollbook.db import pgbouncer_console
 from rollbook.explain.analysis import Analysis
 from rollbook.params import Params
-from rollbook.phases import indexes
-from rollbook.phases.plan_archive import ArchivedPlans, shape_checks
-from rollbook.phases.preflight import Section
-from rollbook.phases.steady import steady_window
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient
 from rollbook.prom.slo import check_slos, summarise
 from rollbook.prom.window import Window
+from rollbook.runbooks import indexes
+from rollbook.runbooks.plan_archive import ArchivedPlans, shape_checks
+from rollbook.runbooks.preflight import Section
+from rollbook.runbooks.steady import steady_window
 from rollbook.verdict import compare
 
 PREFLIGHT_RUNBOOK = "00_preflight"

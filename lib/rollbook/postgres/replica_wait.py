@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from rollbook.db import one_row, scalar, session
-from rollbook.params import Params
+from rollbook.postgres.targets import Targets, replica_of
 from rollbook.verdict import Check, expect
 
 BEHIND_SQL = """
@@ -47,15 +47,14 @@ class Replay:
 
 
 def wait_for_replay(
-    params: Params, timeout_seconds: float = 60, poll_seconds: float = 0.2
+    params: Targets, timeout_seconds: float = 60, poll_seconds: float = 0.2
 ) -> Replay:
     """Poll the replica until it has replayed the primary's current LSN, or the timeout."""
-    if params.replica is None:
-        raise ValueError("params have no `replica` section: nothing to wait for")
+    replica = replica_of(params)
     with session(params.primary, params.safety, purpose="replay-wait", read_only=True) as conn:
         target = scalar(conn, "SELECT pg_current_wal_lsn()::text")
     began = time.monotonic()
-    with session(params.replica, params.safety, purpose="replay-wait", read_only=True) as conn:
+    with session(replica, params.safety, purpose="replay-wait", read_only=True) as conn:
         while True:
             replayed, behind = one_row(conn, BEHIND_SQL, [target])
             waited = time.monotonic() - began

@@ -19,10 +19,10 @@ import pandas as pd
 
 from rollbook.db import pgbouncer_console, scalar
 from rollbook.params import Params, required
-from rollbook.phases import preflight
-from rollbook.phases.indexes import Preconditions
-from rollbook.phases.preflight import Section
-from rollbook.phases.ramps import Observed
+from rollbook.runbooks import preflight
+from rollbook.runbooks.indexes import Preconditions
+from rollbook.runbooks.preflight import Section
+from rollbook.runbooks.ramps import Observed
 from rollbook.verdict import Check, compare, expect
 
 # Message history, conversation list, then the send path (writes last).

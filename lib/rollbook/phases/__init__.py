@@ -1,1 +1,0 @@
-"""One module per runbook step; the notebooks call these."""
