@@ -14,8 +14,8 @@ import pytest
 from rollbook import rollout as rollout_module
 from rollbook.cache.contract import same_rows
 from rollbook.canary import Outcome, RampResult
+from rollbook.canary.rollout_ramps import Ramps
 from rollbook.runbooks import cache, pgbouncer, replica_routing
-from rollbook.runbooks.ramps import Ramps
 from rollbook.verdict import Status
 
 

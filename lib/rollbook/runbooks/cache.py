@@ -27,12 +27,12 @@ import pandas as pd
 import redis
 
 from rollbook.cache.reader import CacheReader, SendMarker
+from rollbook.canary.rollout_ramps import Observed
 from rollbook.db import session
 from rollbook.flags import FlagStore
 from rollbook.params import Params
 from rollbook.runbooks import correctness
 from rollbook.runbooks.preflight import Section, redis_client
-from rollbook.runbooks.ramps import Observed
 from rollbook.verdict import Check, compare, expect
 
 FLAGS = ("cache.history", "cache.conversations")

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from rollbook.canary.rollout_ramps import Observed
 from rollbook.db import pgbouncer_console, scalar
 from rollbook.params import Params, required
 from rollbook.runbooks import preflight
 from rollbook.runbooks.indexes import Preconditions
 from rollbook.runbooks.preflight import Section
-from rollbook.runbooks.ramps import Observed
 from rollbook.verdict import Check, compare, expect
 
 # Message history, conversation list, then the send path (writes last).

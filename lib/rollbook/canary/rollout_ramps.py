@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from rollbook.canary import Outcome, RampResult, controller_for
+from rollbook.canary.controller import Progress
 from rollbook.canary.progress import RampProgress
+from rollbook.canary.ramp import RampParams, controller_for
+from rollbook.canary.result import Outcome, RampResult
 from rollbook.db import session
 from rollbook.flags import FlagStore
-from rollbook.params import Params
 from rollbook.prom.catalog import concept
 from rollbook.prom.charts import timeseries
 from rollbook.prom.client import PromClient, PrometheusError
@@ -92,7 +94,7 @@ class Ramps:
         frames = [r.timeline().assign(flag=r.flag) for r in self.results]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def record(self) -> dict:
+    def record(self) -> dict[str, Any]:
         """JSON-ready summary for results.json."""
         return {
             "dry_run": self.dry_run,
@@ -105,7 +107,7 @@ class Ramps:
         }
 
 
-def flag_values(params: Params, flags: tuple[str, ...]) -> pd.DataFrame:
+def flag_values(params: RampParams, flags: tuple[str, ...]) -> pd.DataFrame:
     """The value each flag has now (stored, else its default)."""
     with session(params.primary, params.safety, purpose="flags", read_only=True) as conn:
         store = FlagStore(conn)
@@ -113,7 +115,11 @@ def flag_values(params: Params, flags: tuple[str, ...]) -> pd.DataFrame:
 
 
 def run_ramps(
-    params: Params, flags: tuple[str, ...], context: RunContext, *, progress=None
+    params: RampParams,
+    flags: tuple[str, ...],
+    context: RunContext,
+    *,
+    progress: Progress | None = None,
 ) -> Ramps:
     """Ramp each flag in order (dry run unless `safety.apply`); stop at the first ramp that
     is not promoted: its controller has already rolled it back (or paused it). Flag changes
@@ -142,7 +148,7 @@ def charts(ramps: Ramps) -> list[go.Figure]:
 
 
 def series(
-    params: Params, names: list[str], ramps: Ramps, *, lead_in: timedelta = LEAD_IN
+    params: RampParams, names: list[str], ramps: Ramps, *, lead_in: timedelta = LEAD_IN
 ) -> list[go.Figure]:
     """Prometheus series of `names` from before the ramps until now, flag changes marked.
     A concept that cannot be fetched gets an empty chart saying no data."""
@@ -174,7 +180,7 @@ class Observed:
 
 
 def observed_checks(
-    params: Params, bounds: list[Observed], window: Window, *, required: bool = True
+    params: RampParams, bounds: list[Observed], window: Window, *, required: bool = True
 ) -> tuple[pd.DataFrame, list[Check]]:
     """Each bounded concept over the window (its worst value) as a table and checks.
     `required=False` (a dry run) makes them informational."""
