@@ -23,12 +23,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollbook.archive.layout import RunPaths
 from rollbook.archive.results import write_json
 from rollbook.params import Params, load_params
 from rollbook.run_context import RunContext, StepReport, resolve
+from rollbook.step import StepResult
 from rollbook.verdict import (
     Check,
     Status,
@@ -40,6 +41,9 @@ from rollbook.verdict import (
     styled_table,
     tally,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Each chart once, as its plotly JSON: what JupyterLab renders, and what the HTML export
 # draws with plotly.js embedded there (`rollbook.archive.figures`). Set explicitly: plotly's
@@ -132,6 +136,16 @@ class Runbook:
         self.checks.extend(checks)
         self.save()
         return checks
+
+    def show(self, result: StepResult) -> pd.DataFrame:
+        """One step's result: its checks join the verdict, its data lands in results.json,
+        its charts are shown; returns its table for the cell to display."""
+        self.add_checks(result.checks)
+        for key, value in result.data.items():
+            self.record(key, value)
+        for figure in result.figures:
+            figure.show()
+        return result.table
 
     def record(self, key: str, value: Any) -> Any:
         """Keep a JSON-ready result (e.g. a baseline snapshot) in results.json under `data`."""

@@ -16,11 +16,11 @@ from typing import Any
 import psycopg
 import redis
 
+from rollbook.cache.client import redis_client
 from rollbook.cache.contract import Template
 from rollbook.db import session
 from rollbook.params import Params
 from rollbook.runbooks.cache import RECENT_CONVERSATIONS
-from rollbook.runbooks.correctness import redis_client
 
 DB = 1  # the lab Redis's database for this cache (the workload's is 0)
 LAYOUT = {
@@ -58,7 +58,7 @@ class OtherService:
 
     def __init__(self, params: Params, *, compressed: bool) -> None:
         self.params = params
-        self.client = redis_client(params)
+        self.client = redis_client(params.redis)
         self.compressed = compressed
         self.invalidates = True
         self.filled: dict[str, tuple[str, list[dict]]] = {}  # key -> query, rows

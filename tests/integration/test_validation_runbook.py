@@ -15,8 +15,9 @@ from _phases_lab import build_keyset_indexes, rollbook_run
 from psycopg import sql
 from test_lab import flags  # noqa: F401  (fixture)
 
+from rollbook.cache.client import redis_client
 from rollbook.cache.contract import history_key
-from rollbook.runbooks import correctness, steady
+from rollbook.runbooks import steady
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_PARAMS = REPO / "params" / "lab.yaml"
@@ -97,7 +98,7 @@ def test_corrupted_cache_entry_is_found(archive, lab, lab_params, tmp_path):
         ).fetchall()
     assert rows
     page = [[r[0], r[1], r[2] + " (tampered)", r[3].isoformat()] for r in rows]
-    client = correctness.redis_client(lab_params)
+    client = redis_client(lab_params.redis)
     client.hset(history_key(conversation), "first", json.dumps(page))
     client.expire(history_key(conversation), 300)
     every_entry = params_copy(

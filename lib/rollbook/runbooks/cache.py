@@ -26,13 +26,14 @@ import numpy as np
 import pandas as pd
 import redis
 
+from rollbook.cache.client import redis_client
 from rollbook.cache.reader import CacheReader, SendMarker
 from rollbook.canary.rollout_ramps import Observed
 from rollbook.db import session
 from rollbook.flags import FlagStore
 from rollbook.params import Params
 from rollbook.runbooks import correctness
-from rollbook.runbooks.preflight import Section, redis_client
+from rollbook.step import StepResult
 from rollbook.verdict import Check, compare, expect
 
 FLAGS = ("cache.history", "cache.conversations")
@@ -65,9 +66,9 @@ def during_ramps(min_hit_ratio: float = 0.2) -> list[Observed]:
 # -- preconditions ------------------------------------------------------------------------
 
 
-def preconditions(params: Params, *, max_ping_ms: float = 25.0, pings: int = 50) -> Section:
+def preconditions(params: Params, *, max_ping_ms: float = 25.0, pings: int = 50) -> StepResult:
     """Redis answers, has a memory limit with an evicting policy, and answers fast."""
-    r = redis_client(params)
+    r = redis_client(params.redis)
     try:
         info = r.info("memory")
         timings = []
@@ -76,7 +77,7 @@ def preconditions(params: Params, *, max_ping_ms: float = 25.0, pings: int = 50)
             r.ping()
             timings.append((time.perf_counter() - began) * 1000)
     except redis.RedisError as exc:
-        return Section(pd.DataFrame(), [expect("Redis reachable", False, detail=str(exc)[:200])])
+        return StepResult(pd.DataFrame(), [expect("Redis reachable", False, detail=str(exc)[:200])])
     maxmemory = int(info.get("maxmemory", 0))
     policy = str(info.get("maxmemory_policy", "unknown"))
     p95 = float(np.percentile(timings, 95))
@@ -90,7 +91,7 @@ def preconditions(params: Params, *, max_ping_ms: float = 25.0, pings: int = 50)
         ],
         columns=["item", "value"],
     )
-    return Section(
+    return StepResult(
         table,
         [
             expect("Redis reachable", True),
@@ -107,7 +108,7 @@ def preconditions(params: Params, *, max_ping_ms: float = 25.0, pings: int = 50)
 
 def memory(params: Params) -> dict[str, int]:
     """Redis memory, keys and evictions right now (before/after the ramps)."""
-    r = redis_client(params)
+    r = redis_client(params.redis)
     info = {**r.info("memory"), **r.info("stats")}
     return {
         "used_memory_bytes": int(info["used_memory"]),

@@ -18,13 +18,14 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from rollbook.cache.client import redis_client
 from rollbook.cache.contract import same_rows
 from rollbook.cache.reader import CacheReader, Entry
 from rollbook.db import session
 from rollbook.explain.run import named_query
 from rollbook.params import Params
 from rollbook.postgres.staleness import probe_seconds
-from rollbook.runbooks.preflight import Section, redis_client
+from rollbook.step import StepResult
 from rollbook.verdict import Check, compare, expect
 
 # The next-page query's cursor parameters (see params `queries.history_next_page`).
@@ -100,7 +101,7 @@ def walk_pages(conn: psycopg.Connection, params: Params, max_rows: int) -> Walk:
     return Walk(conversation, walked[:max_rows], expected, pages)
 
 
-def pagination(params: Params) -> Section:
+def pagination(params: Params) -> StepResult:
     """Keyset pages through a large conversation equal a full ordered scan."""
     with session(params.primary, params.safety, purpose="validation:pagination") as conn:
         walk = walk_pages(conn, params, params.validation.pagination_max_rows)
@@ -108,7 +109,7 @@ def pagination(params: Params) -> Section:
     table = pd.DataFrame({"value": list(found.values())}, index=list(found))
     wrong = found["duplicates"] + found["missing"] + found["not in the scan"]
     in_order = walk.walked == walk.expected
-    return Section(
+    return StepResult(
         table,
         [
             compare(
@@ -135,7 +136,7 @@ def pagination(params: Params) -> Section:
 def cache_reader(params: Params) -> CacheReader:
     """The service's cache as the params' `cache:` section lays it out."""
     examples = {name: query.params for name, query in params.queries.items()}
-    return CacheReader(params.cache, redis_client(params), examples)
+    return CacheReader(params.cache, redis_client(params.redis), examples)
 
 
 def _database(conn: psycopg.Connection, params: Params, entry: Entry) -> tuple[list, list[str]]:
@@ -222,10 +223,10 @@ def sample_and_compare(params: Params, sample_size: int) -> CacheComparison:
         return compare_entries(reader, conn, params, entries)
 
 
-def cache_entries(params: Params, sample_size: int | None = None) -> Section:
+def cache_entries(params: Params, sample_size: int | None = None) -> StepResult:
     """Sampled cache entries equal the database (no data when none could be compared)."""
     found = sample_and_compare(params, sample_size or params.validation.cache_sample_size)
-    return Section(
+    return StepResult(
         found.table(), [found.check("cache: sampled entries that differ from the database")]
     )
 
@@ -233,7 +234,7 @@ def cache_entries(params: Params, sample_size: int | None = None) -> Section:
 # -- replica ------------------------------------------------------------------------------
 
 
-def replica_staleness(params: Params, threshold_seconds: float | None = None) -> Section:
+def replica_staleness(params: Params, threshold_seconds: float | None = None) -> StepResult:
     """Write a probe row on the primary and poll the replica until it shows it (or
     threshold x2). The one write of the validation: a probe row, deleted afterwards."""
     threshold = threshold_seconds or params.validation.max_replica_staleness_seconds
@@ -247,7 +248,7 @@ def replica_staleness(params: Params, threshold_seconds: float | None = None) ->
             required=False,
             detail="no `replica` in params",
         )
-        return Section(pd.DataFrame(), [check])
+        return StepResult(pd.DataFrame(), [check])
     timeout = 2 * threshold
     (seen,) = probe_seconds(params, "validation:marker", timeout_seconds=timeout)
     observed = seen if seen is not None else timeout
@@ -261,4 +262,4 @@ def replica_staleness(params: Params, threshold_seconds: float | None = None) ->
         unit="s",
         detail=detail,
     )
-    return Section(table, [check])
+    return StepResult(table, [check])

@@ -36,7 +36,7 @@ from rollbook.prom.client import PromClient, PrometheusError
 from rollbook.prom.slo import Comparison, compare_windows, comparison_check
 from rollbook.prom.window import Window
 from rollbook.runbooks import preflight
-from rollbook.runbooks.preflight import Section
+from rollbook.step import StepResult
 from rollbook.verdict import Check, checks_frame, expect, failing, failure_summary
 
 # The chat queries the indexes are for (defined in params `queries`).
@@ -56,7 +56,7 @@ class PreconditionsFailed(RollbookError, RuntimeError):
 class Preconditions:
     """The gates of the phase: blocking sessions, disk, replication."""
 
-    sections: dict[str, Section]
+    sections: dict[str, StepResult]
 
     @property
     def checks(self) -> list[Check]:

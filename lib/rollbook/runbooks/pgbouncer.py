@@ -22,7 +22,7 @@ from rollbook.db import pgbouncer_console, scalar
 from rollbook.params import Params, required
 from rollbook.runbooks import preflight
 from rollbook.runbooks.indexes import Preconditions
-from rollbook.runbooks.preflight import Section
+from rollbook.step import StepResult
 from rollbook.verdict import Check, compare, expect
 
 # Message history, conversation list, then the send path (writes last).
@@ -105,7 +105,7 @@ def prepared_statement_check(
     return expect(PREPARED_CHECK, ok, detail=f"{facts}; {why}")
 
 
-def prepared_statements(params: Params) -> Section:
+def prepared_statements(params: Params) -> StepResult:
     """Whether the application's server-side prepared statements survive PgBouncer's
     pooling: its version, pool mode and tracking against the params' declaration."""
     console = _console(params)
@@ -118,7 +118,7 @@ def prepared_statements(params: Params) -> Section:
         ("application prepares statements (params)", "not declared" if declared is None
          else declared),
     ]  # fmt: skip
-    return Section(
+    return StepResult(
         pd.DataFrame(rows, columns=["item", "value"]),
         [prepared_statement_check(console.version, console.pool_mode, max_prepared, declared)],
     )
@@ -129,7 +129,7 @@ def preconditions(params: Params, *, min_client_connections: int = 100) -> Preco
     capacity = preflight.pool_capacity(params)
     prepared = prepared_statements(params)
     clients = int(_console(params).config.get("max_client_conn", 0))
-    limit = Section(
+    limit = StepResult(
         pd.DataFrame([("max_client_conn", clients)], columns=["setting", "value"]),
         [
             compare(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
-import redis
 import requests
 
+from rollbook.cache.client import redis_client
 from rollbook.db import one_row, pgbouncer_console, scalar, session
 from rollbook.params import Params, required
 from rollbook.postgres.migration import KEYSET_MIGRATION, index_builds
@@ -19,6 +18,7 @@ from rollbook.prom.client import PromClient
 from rollbook.prom.rules import all_alerts
 from rollbook.prom.slo import summarise
 from rollbook.runbooks.steady import steady_window
+from rollbook.step import StepResult
 from rollbook.verdict import Check, compare, expect
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -44,14 +44,6 @@ ORDER BY xact_start
 """
 
 
-@dataclass
-class Section:
-    """What one preflight step saw (a table for the reader) and what it concluded."""
-
-    table: pd.DataFrame
-    checks: list[Check] = field(default_factory=list)
-
-
 def _reachable(name: str, fetch) -> tuple[dict, Check]:
     try:
         version = fetch()
@@ -72,13 +64,6 @@ def _pgbouncer_version(params: Params) -> str:
         return scalar(conn, "SHOW VERSION")
 
 
-def redis_client(params: Params) -> redis.Redis:
-    """A Redis client for the params' endpoint (password resolved here, in-process)."""
-    r = required(params.redis, "redis")
-    password = r.password.resolve() if r.password else None
-    return redis.Redis(host=r.host, port=r.port, db=r.db, password=password, socket_timeout=5)
-
-
 def _prometheus_get(params: Params, path: str) -> dict:
     prom = required(params.prometheus, "prometheus")
     headers = {}
@@ -89,7 +74,7 @@ def _prometheus_get(params: Params, path: str) -> dict:
     return response.json()["data"]
 
 
-def connectivity(params: Params) -> Section:
+def connectivity(params: Params) -> StepResult:
     """Every component answers, with its version."""
     probes = {"primary": lambda: _pg_version(params, params.primary)}
     if params.replica:
@@ -97,16 +82,16 @@ def connectivity(params: Params) -> Section:
     if params.pgbouncer:
         probes["pgbouncer"] = lambda: _pgbouncer_version(params)
     if params.redis:
-        probes["redis"] = lambda: redis_client(params).info("server")["redis_version"]
+        probes["redis"] = lambda: redis_client(params.redis).info("server")["redis_version"]
     if params.prometheus:
         probes["prometheus"] = lambda: _prometheus_get(params, "/api/v1/status/buildinfo")[
             "version"
         ]
     rows, checks = zip(*(_reachable(name, fetch) for name, fetch in probes.items()), strict=True)
-    return Section(pd.DataFrame(rows), list(checks))
+    return StepResult(pd.DataFrame(rows), list(checks))
 
 
-def replication(params: Params, max_lag_seconds: float) -> Section:
+def replication(params: Params, max_lag_seconds: float) -> StepResult:
     """The replica streams from the primary and replays within the lag threshold."""
     with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
         table = pd.DataFrame(
@@ -124,7 +109,7 @@ def replication(params: Params, max_lag_seconds: float) -> Section:
             (measured,) = one_row(conn, REPLICA_LAG_SQL)
         lag = None if measured is None else float(measured)
         unknown = "unknown: received WAL not replayed, no replayed transaction to time"
-    return Section(
+    return StepResult(
         table,
         [
             expect("replica streaming", streaming, detail=f"{len(table)} WAL sender(s)"),
@@ -140,7 +125,7 @@ def replication(params: Params, max_lag_seconds: float) -> Section:
     )
 
 
-def extensions(params: Params) -> Section:
+def extensions(params: Params) -> StepResult:
     """pg_stat_statements is installed and preloaded (later phases read it)."""
     with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
         rows = conn.execute(
@@ -149,7 +134,7 @@ def extensions(params: Params) -> Section:
         preload = scalar(conn, "SHOW shared_preload_libraries")
     table = pd.DataFrame(rows, columns=["extension", "version"])
     installed = "pg_stat_statements" in set(table["extension"])
-    return Section(
+    return StepResult(
         table,
         [
             expect("pg_stat_statements installed", installed),
@@ -164,7 +149,7 @@ def console_rows(conn, command: str) -> pd.DataFrame:
     return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 
 
-def pool_capacity(params: Params, headroom: int = 10) -> Section:
+def pool_capacity(params: Params, headroom: int = 10) -> StepResult:
     """PgBouncer pools in transaction mode, and its server connections fit the primary."""
     with pgbouncer_console(required(params.pgbouncer, "pgbouncer")) as conn:
         config = console_rows(conn, "SHOW CONFIG").set_index("key")["value"]
@@ -188,7 +173,7 @@ def pool_capacity(params: Params, headroom: int = 10) -> Section:
         ],
         columns=["setting", "value"],
     )
-    return Section(
+    return StepResult(
         table,
         [
             expect(
@@ -209,7 +194,7 @@ def pool_capacity(params: Params, headroom: int = 10) -> Section:
     )
 
 
-def monitoring(params: Params, expected_alerts: set[str] | None = None) -> Section:
+def monitoring(params: Params, expected_alerts: set[str] | None = None) -> StepResult:
     """Every Prometheus target is up and every expected alert rule is loaded (default: the
     project's rules, `monitoring/prometheus/alerts.rules.yml`); a missing rule is named."""
     expected = expected_alerts or {alert.name for alert in all_alerts()}
@@ -247,15 +232,15 @@ def monitoring(params: Params, expected_alerts: set[str] | None = None) -> Secti
             else f"all {len(expected)} expected rules",
         ),
     ]
-    return Section(table, checks)
+    return StepResult(table, checks)
 
 
-def blockers(params: Params, max_age_seconds: float) -> Section:
+def blockers(params: Params, max_age_seconds: float) -> StepResult:
     """Long transactions and idle-in-transaction sessions: they stall CREATE INDEX CONCURRENTLY."""
     with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
         cur = conn.execute(BLOCKERS_SQL, {"max_age": max_age_seconds})
         table = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description or ()])
-    return Section(
+    return StepResult(
         table,
         [
             compare(
@@ -281,7 +266,7 @@ GROUP BY c.reltuples, c.oid
 """
 
 
-def disk(params: Params, migration: Path = KEYSET_MIGRATION) -> Section:
+def disk(params: Params, migration: Path = KEYSET_MIGRATION) -> StepResult:
     """Free disk on the primary vs what the migration's index builds need (sort + index).
 
     Free space is known only when the server's data directory is visible from here
@@ -314,7 +299,7 @@ def disk(params: Params, migration: Path = KEYSET_MIGRATION) -> Section:
         required=free is not None,
         detail=f"needs about {needed / 2**20:,.0f} MiB (2 x estimated index size)",
     )
-    return Section(table, [check])
+    return StepResult(table, [check])
 
 
 # Concepts the later phases compare against; the first group must have data.
@@ -335,8 +320,9 @@ BASELINE_OPTIONAL = ("cache_hit_ratio", "replica_lag_seconds")
 BASELINE_MIN_STEADY = timedelta(seconds=60)
 
 
-def baseline(params: Params, window: str = "10m") -> Section:
-    """The SLO metrics before the rollout, for later phases to compare against.
+def baseline(params: Params, window: str = "10m") -> StepResult:
+    """The SLO metrics before the rollout, for later phases to compare against (recorded
+    as `baseline`, see `snapshot`).
 
     A concept without data is recorded as missing (`no data`), not as zero. The window is
     the steady one: no earlier than the first data and the last flag change, if that was
@@ -360,7 +346,7 @@ def baseline(params: Params, window: str = "10m") -> Section:
     table = pd.DataFrame(rows)
     required = table[table["concept"].isin(BASELINE_REQUIRED)]
     missing = required.loc[required["value"].isna(), "concept"]
-    return Section(
+    return StepResult(
         table,
         [
             compare(
@@ -371,6 +357,7 @@ def baseline(params: Params, window: str = "10m") -> Section:
                 detail=f"missing: {', '.join(missing)}" if len(missing) else "all required",
             )
         ],
+        data={"baseline": snapshot(table)},
     )
 
 

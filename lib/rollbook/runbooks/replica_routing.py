@@ -25,8 +25,8 @@ from rollbook.prom.slo import summarise
 from rollbook.prom.window import Window
 from rollbook.runbooks import preflight
 from rollbook.runbooks.indexes import Preconditions
-from rollbook.runbooks.preflight import Section
 from rollbook.runbooks.validation import latest_baseline
+from rollbook.step import StepResult
 from rollbook.verdict import Check, compare, expect
 
 FLAGS = ("replica.history", "replica.conversations")
@@ -60,7 +60,7 @@ def max_lag_seconds(params: Params) -> float:
 # -- preconditions ------------------------------------------------------------------------
 
 
-def standby_settings(params: Params, *, min_streaming_delay_seconds: float = 5.0) -> Section:
+def standby_settings(params: Params, *, min_streaming_delay_seconds: float = 5.0) -> StepResult:
     """hot_standby on; hot_standby_feedback on (vacuum on the primary keeps rows the
     replica's queries still read); max_standby_streaming_delay long enough for a read
     (-1 waits forever; 0 cancels at once)."""
@@ -74,7 +74,7 @@ def standby_settings(params: Params, *, min_streaming_delay_seconds: float = 5.0
     values = dict(zip(table["setting"], table["value"], strict=True))
     delay_ms = float(values.get("max_standby_streaming_delay", 0))
     delay = None if delay_ms < 0 else delay_ms / 1000
-    return Section(
+    return StepResult(
         table,
         [
             expect("replica hot_standby on", values.get("hot_standby") == "on"),
@@ -109,7 +109,7 @@ def preconditions(params: Params, *, max_lag: float) -> Preconditions:
 
 def stale_reads(
     params: Params, *, max_lag: float, samples: int = 5, timeout_seconds: float = 10.0
-) -> Section:
+) -> StepResult:
     """How stale a replica read is. With `apply`: write a probe row on the primary and
     poll the replica until it reads it (the replica route's staleness). A dry run writes
     nothing and waits for the replica to replay the primary's current WAL position."""
@@ -117,13 +117,13 @@ def stale_reads(
         replay = wait_for_replay(params, timeout_seconds, poll_seconds=0.01)
         seconds = replay.waited_seconds if replay.caught_up else None
         table = pd.DataFrame([{"sample": "WAL replay", "seconds": seconds}])
-        return Section(table, [_staleness_check(table, max_lag, "WAL replay (dry run)", False)])
+        return StepResult(table, [_staleness_check(table, max_lag, "WAL replay (dry run)", False)])
     seen = probe_seconds(
         params, "stale-read probe", samples=samples, timeout_seconds=timeout_seconds
     )
     rows = [{"sample": n, "seconds": seconds} for n, seconds in enumerate(seen, 1)]
     table = pd.DataFrame(rows, columns=["sample", "seconds"])
-    return Section(table, [_staleness_check(table, max_lag, f"{samples} probe writes", True)])
+    return StepResult(table, [_staleness_check(table, max_lag, f"{samples} probe writes", True)])
 
 
 def _staleness_check(table: pd.DataFrame, max_lag: float, what: str, required: bool) -> Check:

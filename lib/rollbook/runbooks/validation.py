@@ -1,7 +1,7 @@
 """Post-rollout validation: success criteria, before/after, plan regression, alerts.
 
 Read-only apart from the replica-staleness marker (`rollbook.runbooks.correctness`), so a
-nightly job can run it against production. Each function returns a `Section` (a table for
+nightly job can run it against production. Each function returns a `StepResult` (a table for
 the reader and the checks it concluded); comparisons with the archive (the preflight
 baseline, Phase 1's plans) are `no data`, not required, when nothing is archived.
 """
@@ -22,8 +22,8 @@ from rollbook.prom.slo import check_slos, summarise
 from rollbook.prom.window import Window
 from rollbook.runbooks import indexes
 from rollbook.runbooks.plan_archive import ArchivedPlans, shape_checks
-from rollbook.runbooks.preflight import Section
 from rollbook.runbooks.steady import steady_window
+from rollbook.step import StepResult
 from rollbook.verdict import compare
 
 PREFLIGHT_RUNBOOK = "00_preflight"
@@ -35,13 +35,13 @@ def slo_window(params: Params, client: PromClient, window: str | None = None) ->
     return steady_window(params, client, window or params.validation.window)
 
 
-def success_criteria(params: Params, client: PromClient, window: Window) -> Section:
+def success_criteria(params: Params, client: PromClient, window: Window) -> StepResult:
     """The seed's success criteria (params `validation.slo`) over the window."""
     checks = check_slos(client, params.validation.slo, window, params.monitoring.queries)
-    return Section(pd.DataFrame([c.model_dump() for c in checks]), checks)
+    return StepResult(pd.DataFrame([c.model_dump() for c in checks]), checks)
 
 
-def connection_capacity(params: Params) -> Section:
+def connection_capacity(params: Params) -> StepResult:
     """PgBouncer accepts the planned client connections (`max_client_conn`)."""
     minimum = params.validation.min_client_connections
     if params.pgbouncer is None:
@@ -52,7 +52,7 @@ def connection_capacity(params: Params) -> Section:
             minimum,
             detail="no `pgbouncer` in params",
         )
-        return Section(pd.DataFrame(), [check])
+        return StepResult(pd.DataFrame(), [check])
     with pgbouncer_console(params.pgbouncer) as conn:
         rows = conn.execute("SHOW CONFIG").fetchall()
     config = {row[0]: row[1] for row in rows}
@@ -66,7 +66,7 @@ def connection_capacity(params: Params) -> Section:
         minimum,
         unit="connections",
     )
-    return Section(table, [check])
+    return StepResult(table, [check])
 
 
 def latest_baseline(environment: str, output_dir: Path | None = None) -> tuple[str | None, dict]:
@@ -82,7 +82,7 @@ def latest_baseline(environment: str, output_dir: Path | None = None) -> tuple[s
 
 def before_after(
     params: Params, client: PromClient, window: Window, output_dir: Path | None = None
-) -> Section:
+) -> StepResult:
     """Primary load and p95 latencies now vs the preflight baseline in the archive."""
     v = params.validation
     run_id, baseline = latest_baseline(params.environment, output_dir)
@@ -105,7 +105,7 @@ def before_after(
                 detail=detail,
             )
         )
-    return Section(pd.DataFrame(rows), checks)
+    return StepResult(pd.DataFrame(rows), checks)
 
 
 def current_plans(params: Params) -> dict[str, dict[str, Analysis]]:
@@ -117,7 +117,7 @@ def current_plans(params: Params) -> dict[str, dict[str, Analysis]]:
 
 def plan_regression(
     params: Params, plans: dict[str, dict[str, Analysis]], archived: ArchivedPlans
-) -> tuple[Section, dict]:
+) -> tuple[StepResult, dict]:
     """Phase 1's assertions on today's plans, and their shape vs Phase 1's archived plans."""
     checks, diffs = [], {}
     for target, analyses in plans.items():
@@ -127,13 +127,13 @@ def plan_regression(
     table = pd.concat(
         [indexes.plans_table(a).assign(target=t) for t, a in plans.items()], ignore_index=True
     )
-    return Section(table, checks), diffs
+    return StepResult(table, checks), diffs
 
 
 ALERT_COLUMNS = ["alertname", "severity", "alertstate"]
 
 
-def firing_alerts(params: Params, client: PromClient) -> Section:
+def firing_alerts(params: Params, client: PromClient) -> StepResult:
     """Alerts firing now in Prometheus; none may be of the critical severity."""
     frame = client.instant('ALERTS{alertstate="firing"}')
     table = frame.drop(columns=["timestamp", "value", "__name__"], errors="ignore")
@@ -151,4 +151,4 @@ def firing_alerts(params: Params, client: PromClient) -> Section:
         0,
         detail=", ".join(critical["alertname"]) or f"{len(table)} firing in all",
     )
-    return Section(table, [check])
+    return StepResult(table, [check])
