@@ -81,7 +81,8 @@ def measure(notebook: Path, html: Path, folder: Path) -> dict[str, float]:
         "html_mb": html.stat().st_size / 1e6,
         "folder_mb": sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6,
         "charts": chart_count(notebook),
-        "html_drawn": rendered_chart_count(html),
+        "chromium_drawn": rendered_chart_count(html, browser="chromium"),
+        "firefox_drawn": rendered_chart_count(html, browser="firefox"),
         "lab_drawn": lab_rendered_chart_count(notebook),
     }
 
@@ -122,11 +123,12 @@ def bench(name: str, notebook: Path, params: Path, work: Path) -> None:
     }
     print(f"\n{name}")
     header = f"{'':32}{'ipynb MB':>9}{'HTML MB':>9}{'folder MB':>10}"
-    print(f"{header}  charts drawn offline: HTML, JupyterLab   run")
+    print(f"{header}  charts drawn offline: Chromium, Firefox, JupyterLab   run")
     for way, row in rows.items():
         print(
             f"{way:32}{row['ipynb_mb']:>9.2f}{row['html_mb']:>9.2f}{row['folder_mb']:>10.2f}"
-            f"{row['html_drawn']:>18} / {row['charts']}{row['lab_drawn']:>8} / {row['charts']}"
+            f"{row['chromium_drawn']:>18} / {row['charts']}{row['firefox_drawn']:>6} / "
+            f"{row['charts']}{row['lab_drawn']:>6} / {row['charts']}"
             f"   {row['outcome']}"
         )
     now, before = rows["rollbook run"], rows["before (plotly.js in notebook)"]

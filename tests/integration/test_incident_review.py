@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from _phases_lab import rollbook_run
 
-from rollbook.archive.offline import rendered_chart_count
+from rollbook.archive.offline import BROWSERS, rendered_chart_count
 from rollbook.prom.client import PromClient
 
 LAB_PARAMS = Path(__file__).resolve().parents[2] / "params" / "lab.yaml"
@@ -92,4 +92,5 @@ def test_review_html_draws_every_chart_offline(fault):
     assert figures >= 1
     html = (folder / "report.html").read_text()
     assert html.count("* plotly.js v") == 1 and "<script src=" not in html
-    assert rendered_chart_count(folder / "report.html") == figures
+    drawn = {b: rendered_chart_count(folder / "report.html", browser=b) for b in BROWSERS}
+    assert drawn == {b: figures for b in BROWSERS}
