@@ -43,6 +43,12 @@ def test_every_flag_promoted_passes():
     assert ramps.promoted and not ramps.dry_run
     assert all(c.status is Status.PASS for c in ramps.checks())
     assert [r["outcome"] for r in ramps.record()["ramps"]] == ["promoted", "promoted"]
+    summary = ramps.summary()  # what the phase notebooks show and record in one call
+    assert [(c.name, c.status) for c in summary.checks] == [
+        (c.name, c.status) for c in ramps.checks()
+    ]
+    assert summary.data["ramps"]["ramps"] == ramps.record()["ramps"]
+    assert list(summary.table["outcome"]) == ["promoted", "promoted"]
 
 
 def test_dry_run_window_is_long_enough_to_query():

@@ -26,6 +26,7 @@ from rollbook.prom.events import flag_events, markers
 from rollbook.prom.slo import summarise
 from rollbook.prom.window import Window
 from rollbook.run_context import RunContext
+from rollbook.step import StepResult
 from rollbook.verdict import Check, compare, expect
 
 # A chart's window starts this long before the first ramp (the "before" of the picture).
@@ -93,6 +94,11 @@ class Ramps:
         """Every controller event of every ramp, in order."""
         frames = [r.timeline().assign(flag=r.flag) for r in self.results]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def summary(self) -> StepResult:
+        """The ramps as a step's result: one row per ramp, their checks, and the record
+        results.json keeps under `ramps`."""
+        return StepResult(self.table(), self.checks(), data={"ramps": self.record()})
 
     def record(self) -> dict[str, Any]:
         """JSON-ready summary for results.json."""
@@ -181,7 +187,7 @@ class Observed:
 
 def observed_checks(
     params: RampParams, bounds: list[Observed], window: Window, *, required: bool = True
-) -> tuple[pd.DataFrame, list[Check]]:
+) -> StepResult:
     """Each bounded concept over the window (its worst value) as a table and checks.
     `required=False` (a dry run) makes them informational."""
     client = PromClient.from_params(params)
@@ -205,4 +211,4 @@ def observed_checks(
                 detail=f"{bound.name} ({measure.summary}) over {window}",
             )
         )
-    return pd.DataFrame(rows), checks
+    return StepResult(pd.DataFrame(rows), checks)

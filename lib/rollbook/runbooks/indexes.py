@@ -53,18 +53,16 @@ class PreconditionsFailed(RollbookError, RuntimeError):
 
 
 @dataclass
-class Preconditions:
-    """The gates of the phase: blocking sessions, disk, replication."""
+class Preconditions(StepResult):
+    """The gates of a phase (blocking sessions, disk, replication, ...): every section's
+    checks in one table, each section's own table kept for display."""
 
-    sections: dict[str, StepResult]
+    sections: dict[str, StepResult] = field(default_factory=dict)
 
-    @property
-    def checks(self) -> list[Check]:
-        return [c for s in self.sections.values() for c in s.checks]
-
-    @property
-    def table(self) -> pd.DataFrame:
-        return checks_frame(self.checks)
+    @classmethod
+    def of(cls, sections: dict[str, StepResult]) -> Preconditions:
+        checks = [c for s in sections.values() for c in s.checks]
+        return cls(checks_frame(checks), checks, sections=sections)
 
 
 def preconditions(
@@ -81,7 +79,7 @@ def preconditions(
     }
     if params.replica is not None:
         sections["replication"] = preflight.replication(params, max_replica_lag_seconds)
-    return Preconditions(sections)
+    return Preconditions.of(sections)
 
 
 # -- plans --------------------------------------------------------------------------------

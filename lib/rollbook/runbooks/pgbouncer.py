@@ -141,6 +141,6 @@ def preconditions(params: Params, *, min_client_connections: int = 100) -> Preco
             )
         ],
     )
-    return Preconditions(
+    return Preconditions.of(
         {"pool capacity": capacity, "client limit": limit, "prepared statements": prepared}
     )

@@ -96,7 +96,7 @@ def standby_settings(params: Params, *, min_streaming_delay_seconds: float = 5.0
 
 
 def preconditions(params: Params, *, max_lag: float) -> Preconditions:
-    return Preconditions(
+    return Preconditions.of(
         {
             "replication": preflight.replication(params, max_lag),
             "hot standby": standby_settings(params),
