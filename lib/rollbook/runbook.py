@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollbook.archive.layout import RunPaths
-from rollbook.archive.results import write_json
+from rollbook.archive.results import RunResults
 from rollbook.params import Params, load_params
 from rollbook.run_context import RunContext, StepReport, resolve
 from rollbook.step import StepResult
@@ -173,23 +173,23 @@ class Runbook:
         _display(styled_table(self.checks).to_html(), checks_frame(self.checks).to_string())
         raise_if_failed(self.checks)
 
-    def results(self) -> dict[str, Any]:
+    def results(self) -> RunResults:
         """The content of results.json."""
-        return {
-            "runbook": self.name,
-            "environment": self.params.environment,
-            "apply": self.apply,
-            "verdict": self.outcome,
-            "started_at": self.started_at.isoformat(),
-            "updated_at": _now().isoformat(),
-            "checks": [c.model_dump(mode="json") for c in self.checks],
-            "failing": [c.name for c in failing(self.checks)],
-            "steps": self.steps,
-            "data": self.data,
-        }
+        return RunResults(
+            runbook=self.name,
+            environment=self.params.environment,
+            apply=self.apply,
+            verdict=self.outcome,
+            started_at=self.started_at.isoformat(),
+            updated_at=_now().isoformat(),
+            checks=list(self.checks),
+            failing=[c.name for c in failing(self.checks)],
+            steps=self.steps,
+            data=self.data,
+        )
 
     def save(self) -> None:
-        write_json(self.paths.results, self.results())
+        self.results().write(self.paths.results)
 
     def take_lock(self) -> None:
         """Hold this runbook's advisory lock on the primary until the kernel ends.

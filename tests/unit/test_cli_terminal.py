@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from rollbook import rollout as rollout_module
 from rollbook.archive.layout import RunPaths
+from rollbook.archive.results import RunResults
 from rollbook.cli import main
 from rollbook.run_context import StepReport
 from rollbook.runner.outcome import Outcome
@@ -42,7 +43,7 @@ def fake_rollout(tmp_path: Path, failing_runbook: str | None):
                 else (Outcome.PASSED, tally(checks))
             )
             paths = RunPaths(tmp_path / f"run-{name.removesuffix('.ipynb')}")
-            results = {"checks": [c.model_dump(mode="json") for c in checks]}
+            results = RunResults(checks=checks)
             reports.append(RunReport(paths.run_id, outcome, reason, paths, results))
             on_report(name, reports[-1])
             if failed:

@@ -13,6 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from rollbook.archive.results import RunResults
 from rollbook.cli import main
 from rollbook.errors import Busy, ChecksFailed, InputError, RollbookError, error_class
 from rollbook.runner.execute import Execution
@@ -101,5 +102,5 @@ def test_a_cells_error_is_known_by_its_class(tmp_path):
     assert error_class("LockBusy").exit_code == EXIT_CODES[Outcome.BUSY]
     assert error_class("ValueError") is None
     execution = Execution(cell_error="ReplicaNotCaughtUp: 9 s", error_name="ReplicaNotCaughtUp")
-    outcome, _ = decide(execution, {"verdict": "incomplete"}, notebook)
+    outcome, _ = decide(execution, RunResults(verdict="incomplete"), notebook)
     assert outcome is Outcome.FAILED

@@ -4,6 +4,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from rollbook.archive.results import RunResults
 from rollbook.runner.execute import Execution, mark_dead_kernel
 from rollbook.runner.outcome import (
     BANNER_TAG,
@@ -57,7 +58,7 @@ def notebook(tmp_path):
     ],
 )
 def test_decide(notebook, execution, results, outcome, reason):
-    got, why = decide(execution, results, notebook)
+    got, why = decide(execution, RunResults.model_validate(results), notebook)
     assert got is outcome
     assert reason in why
 
@@ -73,7 +74,7 @@ def test_dead_kernel_marks_the_cell_that_was_running(notebook):
     nb = nbformat.read(notebook, as_version=4)
     assert nb.cells[1].outputs[-1].ename == "DeadKernelError"
     assert nb.cells[1].metadata.papermill["status"] == "failed"
-    got, why = decide(Execution(kernel_died=True), {}, notebook)
+    got, why = decide(Execution(kernel_died=True), RunResults(), notebook)
     assert "cell 2 ('rb.verdict()')" in why
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from rollbook.archive.layout import RunPaths, default_output_dir
-from rollbook.archive.results import read_json
+from rollbook.archive.results import RunResults, read_json
 from rollbook.duration import EXAMPLES, DurationError, parse_duration
 
 CATALOG_FILE = "catalog.sqlite"
@@ -43,11 +43,11 @@ def _connect(output_dir: Path) -> sqlite3.Connection:
     return conn
 
 
-def _row(manifest: dict[str, Any], results: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+def _row(manifest: dict[str, Any], results: RunResults, run_dir: Path) -> dict[str, Any]:
     return {
         **{k: manifest.get(k) for k in COLUMNS},
-        "checks": len(results.get("checks", [])),
-        "failing": len(results.get("failing", [])),
+        "checks": len(results.checks),
+        "failing": len(results.failing),
         "run_dir": str(run_dir),
     }
 
@@ -55,7 +55,9 @@ def _row(manifest: dict[str, Any], results: dict[str, Any], run_dir: Path) -> di
 def record(output_dir: Path, run_dir: Path) -> None:
     """Add (or refresh) the run archived in `run_dir`."""
     paths = RunPaths(run_dir)
-    row = _row(read_json(paths.manifest) or {}, read_json(paths.results) or {}, run_dir)
+    row = _row(
+        read_json(paths.manifest) or {}, RunResults.read(paths.results) or RunResults(), run_dir
+    )
     placeholders = ", ".join(f":{c}" for c in COLUMNS)
     with closing(_connect(output_dir)) as conn, conn:
         conn.execute(f"INSERT OR REPLACE INTO runs VALUES ({placeholders})", row)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from rollbook.archive.layout import RunPaths, default_output_dir
-from rollbook.archive.results import read_json
+from rollbook.archive.results import RunResults, read_json
 from rollbook.errors import InputError
 from rollbook.verdict import Check
 
@@ -24,7 +24,7 @@ class ArchivedRun:
 
     paths: RunPaths
     manifest: dict[str, Any]
-    results: dict[str, Any]
+    results: RunResults
 
     @property
     def run_id(self) -> str:
@@ -40,7 +40,7 @@ class ArchivedRun:
 
     @property
     def check_list(self) -> list[Check]:
-        return [Check.model_validate(c) for c in self.results.get("checks", [])]
+        return self.results.checks
 
     @property
     def checks(self) -> pd.DataFrame:
@@ -53,7 +53,7 @@ class ArchivedRun:
     def steps(self) -> pd.DataFrame:
         """Step timings with UTC start/end: windows for Prometheus queries."""
         frame = pd.DataFrame(
-            self.results.get("steps", []),
+            self.results.steps,
             columns=["name", "status", "started_at", "ended_at", "seconds", "error"],
         )
         for column in ("started_at", "ended_at"):
@@ -84,5 +84,5 @@ def load_run(run_id: str, output_dir: Path | None = None) -> ArchivedRun:
     return ArchivedRun(
         paths=paths,
         manifest=read_json(paths.manifest) or {},
-        results=read_json(paths.results) or {},
+        results=RunResults.read(paths.results) or RunResults(),
     )

@@ -25,14 +25,14 @@ def print_report(name: str, report: RunReport) -> None:
 
 def print_verdicts(names: list[str], reports: list[RunReport]) -> None:
     """The rollout's verdict table: each runbook's outcome and its checks counted."""
-    from rollbook.verdict import Check, tally
+    from rollbook.verdict import tally
 
     width = max(len(name) for name in names)
     click.echo("verdict:")
     for index, name in enumerate(names):
         if index < len(reports):
             report = reports[index]
-            checks = [Check.model_validate(c) for c in report.results.get("checks", [])]
+            checks = report.results.checks
             click.echo(f"  {report.outcome.value:<8} {name:<{width}}  {tally(checks)}")
         else:
             click.echo(f"  {'not run':<8} {name}")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from rollbook.cli.terminal import verbose_option, watch
+
+if TYPE_CHECKING:
+    from rollbook.verdict import Check
 
 
 def _mode_line(apply: bool, environment: str) -> str:
@@ -16,12 +20,12 @@ def _mode_line(apply: bool, environment: str) -> str:
     return f"DRY RUN: nothing on {environment} is changed (pass --apply to change it)"
 
 
-def print_checks(checks: list[dict]) -> None:
+def print_checks(checks: list[Check]) -> None:
     """The verdict table as plain text."""
-    from rollbook.verdict import Check, checks_frame
+    from rollbook.verdict import checks_frame
 
     if checks:
-        frame = checks_frame([Check.model_validate(c) for c in checks])
+        frame = checks_frame(checks)
         click.echo(frame.drop(columns=["detail"]).to_string(index=False))
     else:
         click.echo("(no checks recorded)")
@@ -60,7 +64,7 @@ def run_command(
     )
     click.echo(_mode_line(apply, request.params.environment))
     report = run(request, watch(verbose))
-    print_checks(report.results.get("checks", []))
+    print_checks(report.results.checks)
     click.echo(f"{report.outcome.value.upper()} (exit code {report.exit_code}): {report.reason}")
     click.echo(f"report:  {report.paths.html}")
     click.echo(f"run log: {report.paths.log}")

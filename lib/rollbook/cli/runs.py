@@ -61,7 +61,7 @@ def show(run_id: str, output_dir: Path | None) -> None:
         f"run {archived.run_id}: {m['runbook']} on {m['environment']}, {m['mode']}, "
         f"started {m['started_at']}, {m['duration_seconds']} s"
     )
-    print_checks(archived.results.get("checks", []))
+    print_checks(archived.results.checks)
     for name, path in archived.paths.files().items():
         if path.exists():  # runs archived before the run log have none
             click.echo(f"{name:>9}: {path}")

@@ -50,7 +50,7 @@ def latest_plans(environment: str, output_dir: Path | None = None) -> ArchivedPl
     if runs.empty:
         return ArchivedPlans(None, {}, f"no {PHASE1_RUNBOOK} run of {environment} archived")
     for run_id in runs["run_id"]:
-        documents = load_run(run_id, output_dir).results.get("data", {}).get(AFTER_PLANS_KEY)
+        documents = load_run(run_id, output_dir).results.data.get(AFTER_PLANS_KEY)
         if documents:
             plans = {
                 target: {name: analyse(parse_plan(doc, name=name)) for name, doc in docs.items()}

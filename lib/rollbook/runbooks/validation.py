@@ -74,7 +74,7 @@ def latest_baseline(environment: str, output_dir: Path | None = None) -> tuple[s
     runs = list_runs(output_dir, runbook=PREFLIGHT_RUNBOOK, outcome="passed")
     runs = runs[runs["environment"] == environment]
     for run_id in runs["run_id"]:
-        baseline = load_run(run_id, output_dir).results.get("data", {}).get("baseline")
+        baseline = load_run(run_id, output_dir).results.data.get("baseline")
         if baseline:
             return run_id, baseline
     return None, {}

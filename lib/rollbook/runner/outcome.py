@@ -5,14 +5,15 @@ from __future__ import annotations
 import html
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rollbook.errors import InputError, error_class
-from rollbook.verdict import Check, failure_reason, passes, tally
+from rollbook.verdict import failure_reason, passes, tally
 
 if TYPE_CHECKING:
     import nbformat
 
+    from rollbook.archive.results import RunResults
     from rollbook.runner.execute import Execution
 
 BANNER_TAG = "rollbook-outcome"
@@ -54,12 +55,12 @@ def _raised(execution: Execution) -> Outcome | None:
     return None if cls is None else Outcome(cls.outcome)
 
 
-def decide(execution: Execution, results: dict[str, Any], notebook: Path) -> tuple[Outcome, str]:
+def decide(execution: Execution, results: RunResults, notebook: Path) -> tuple[Outcome, str]:
     """The outcome of a run and one line (or a few) saying why."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
-    checks = [Check.model_validate(c) for c in results.get("checks", [])]
+    checks = results.checks
     if execution.kernel_died:
         return Outcome.KERNEL_DIED, (
             f"the kernel died while running {_failed_cell(nb)} (killed or out of memory); "
@@ -68,13 +69,13 @@ def decide(execution: Execution, results: dict[str, Any], notebook: Path) -> tup
     if execution.stopped:
         return Outcome.ERROR, f"execution stopped: {execution.stopped}"
     raised = _raised(execution)
-    if raised is Outcome.FAILED or results.get("verdict") == "failed":
+    if raised is Outcome.FAILED or results.verdict == "failed":
         return Outcome.FAILED, failure_reason(checks)
     if raised is Outcome.BUSY:
         return Outcome.BUSY, execution.cell_error or "lock busy"
     if execution.cell_error:
         return Outcome.ERROR, f"{_failed_cell(nb)} raised {execution.cell_error}"
-    if results.get("verdict") != "passed":
+    if results.verdict != "passed":
         return Outcome.ERROR, "the notebook ended without reaching its verdict (rb.verdict())"
     if not passes(checks):  # a results.json that says passed with no checks
         return Outcome.FAILED, failure_reason(checks)

@@ -11,7 +11,7 @@ from rollbook.archive import catalog
 from rollbook.archive.html import export_html
 from rollbook.archive.layout import RunPaths, new_run_id
 from rollbook.archive.manifest import build_manifest
-from rollbook.archive.results import read_json, write_json
+from rollbook.archive.results import RunResults, write_json
 from rollbook.params import Params, redacted
 from rollbook.run_context import RunContext
 from rollbook.runner.execute import Watch, execute
@@ -52,7 +52,7 @@ class RunReport:
     outcome: Outcome
     reason: str
     paths: RunPaths
-    results: dict[str, Any] = field(default_factory=dict)
+    results: RunResults = field(default_factory=RunResults)
 
     @property
     def exit_code(self) -> int:
@@ -71,20 +71,16 @@ def prepare(
     return RunRequest(notebook, params_file, params, typed, apply, Path(output_dir).absolute())
 
 
-def _results_or_placeholder(request: RunRequest, paths: RunPaths) -> dict[str, Any]:
+def _results_or_placeholder(request: RunRequest, paths: RunPaths) -> RunResults:
     """results.json as the kernel left it, or an empty one if it never wrote it."""
-    results = read_json(paths.results)
+    results = RunResults.read(paths.results)
     if results is None:
-        results = {
-            "runbook": request.notebook.stem,
-            "environment": request.params.environment,
-            "apply": request.apply,
-            "verdict": "incomplete",
-            "checks": [],
-            "failing": [],
-            "steps": [],
-        }
-        write_json(paths.results, results)
+        results = RunResults(
+            runbook=request.notebook.stem,
+            environment=request.params.environment,
+            apply=request.apply,
+        )
+        results.write(paths.results)
     return results
 
 
