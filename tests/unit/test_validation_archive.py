@@ -10,12 +10,12 @@ import pytest
 from pydantic import ValidationError
 
 from rollbook.archive import rebuild
+from rollbook.archive.archived_plans import latest_plans, plan_documents, shape_checks
+from rollbook.archive.baselines import latest_baseline
 from rollbook.explain.analysis import analyse
 from rollbook.explain.parse import parse_plan
 from rollbook.params.validation import ValidationParams
 from rollbook.runbooks.correctness import Walk
-from rollbook.runbooks.plan_archive import latest_plans, plan_documents, shape_checks
-from rollbook.runbooks.validation import latest_baseline
 
 PLANS = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
 

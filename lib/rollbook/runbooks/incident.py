@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import psycopg
 from plotly.subplots import make_subplots
 
+from rollbook.archive.archived_plans import latest_plans, shape_checks
 from rollbook.params import Params
 from rollbook.prom.catalog import UnknownConcept, concept
 from rollbook.prom.charts import chart_title, downsample_minmax
@@ -28,7 +29,6 @@ from rollbook.prom.window import Window, as_window
 from rollbook.review import WindowReview
 from rollbook.review.charts import in_context, shade
 from rollbook.runbooks import indexes, validation
-from rollbook.runbooks.plan_archive import latest_plans, shape_checks
 from rollbook.verdict import expect
 
 KEY_CONCEPTS = (

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rollbook.archive.baselines import latest_baseline
 from rollbook.canary.rollout_ramps import Observed
 from rollbook.db import session
 from rollbook.flags import FlagStore
@@ -25,7 +26,6 @@ from rollbook.prom.slo import summarise
 from rollbook.prom.window import Window
 from rollbook.runbooks import preflight
 from rollbook.runbooks.indexes import Preconditions
-from rollbook.runbooks.validation import latest_baseline
 from rollbook.step import StepResult
 from rollbook.verdict import Check, compare, expect
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rollbook.archive import list_runs, load_run
+from rollbook.archive.archived_plans import ArchivedPlans, shape_checks
+from rollbook.archive.baselines import latest_baseline
 from rollbook.db import pgbouncer_console
 from rollbook.explain.analysis import Analysis
 from rollbook.params import Params
@@ -21,12 +22,10 @@ from rollbook.prom.client import PromClient
 from rollbook.prom.slo import check_slos, summarise
 from rollbook.prom.window import Window
 from rollbook.runbooks import indexes
-from rollbook.runbooks.plan_archive import ArchivedPlans, shape_checks
 from rollbook.runbooks.steady import steady_window
 from rollbook.step import StepResult
 from rollbook.verdict import compare
 
-PREFLIGHT_RUNBOOK = "00_preflight"
 PLAN_QUERIES = indexes.PHASE_QUERIES
 
 
@@ -67,17 +66,6 @@ def connection_capacity(params: Params) -> StepResult:
         unit="connections",
     )
     return StepResult(table, [check])
-
-
-def latest_baseline(environment: str, output_dir: Path | None = None) -> tuple[str | None, dict]:
-    """(run id, {concept: value}) of the newest passed preflight of the environment."""
-    runs = list_runs(output_dir, runbook=PREFLIGHT_RUNBOOK, outcome="passed")
-    runs = runs[runs["environment"] == environment]
-    for run_id in runs["run_id"]:
-        baseline = load_run(run_id, output_dir).results.data.get("baseline")
-        if baseline:
-            return run_id, baseline
-    return None, {}
 
 
 def before_after(

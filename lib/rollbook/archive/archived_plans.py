@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from rollbook.archive import list_runs, load_run
+from rollbook.archive.catalog import list_runs
+from rollbook.archive.runs import load_run
 from rollbook.explain.analysis import Analysis, analyse
 from rollbook.explain.diff import PlanDiff, diff
 from rollbook.explain.parse import parse_plan
@@ -23,7 +25,9 @@ PHASE1_RUNBOOK = "01_phase1_indexes"
 AFTER_PLANS_KEY = "after_plans"
 
 
-def plan_documents(analyses_by_target: dict[str, dict[str, Analysis]]) -> dict:
+def plan_documents(
+    analyses_by_target: dict[str, dict[str, Analysis]],
+) -> dict[str, dict[str, Any]]:
     """{target: {query: EXPLAIN JSON}}, the value Phase 1 records under `after_plans`."""
     return {
         target: {name: a.plan.document for name, a in analyses.items()}
