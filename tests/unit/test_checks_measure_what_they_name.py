@@ -11,6 +11,7 @@ import pytest
 
 from rollbook.cache.reader import Entry
 from rollbook.params import Params
+from rollbook.postgres import replication
 from rollbook.prom.rules import all_alerts
 from rollbook.runbooks import correctness, pgbouncer, preflight
 from rollbook.verdict import Status
@@ -46,7 +47,7 @@ def streaming_replica(lag) -> dict[str, list[tuple]]:
 
 def test_replica_lag_unknown_is_no_data(monkeypatch):
     """Replay timestamp NULL while received WAL is not replayed: the lag is unknown."""
-    fake_sessions(monkeypatch, preflight, streaming_replica(None))
+    fake_sessions(monkeypatch, replication, streaming_replica(None))
     section = preflight.replication(params(replica=ENDPOINT), max_lag_seconds=5)
     lag = {c.name: c for c in section.checks}["replica lag"]
     assert lag.status is Status.NO_DATA and lag.blocks
@@ -54,7 +55,7 @@ def test_replica_lag_unknown_is_no_data(monkeypatch):
 
 @pytest.mark.parametrize(("lag", "status"), [(0.0, Status.PASS), (9.5, Status.FAIL)])
 def test_replica_lag_measured_is_judged(monkeypatch, lag, status):
-    fake_sessions(monkeypatch, preflight, streaming_replica(lag))
+    fake_sessions(monkeypatch, replication, streaming_replica(lag))
     section = preflight.replication(params(replica=ENDPOINT), max_lag_seconds=5)
     assert {c.name: c for c in section.checks}["replica lag"].status is status
 

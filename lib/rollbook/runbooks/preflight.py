@@ -10,9 +10,10 @@ import pandas as pd
 import requests
 
 from rollbook.cache.client import redis_client
-from rollbook.db import one_row, pgbouncer_console, scalar, session
+from rollbook.db import pgbouncer_console, scalar, session
 from rollbook.params import Params, required
 from rollbook.postgres.migration import KEYSET_MIGRATION, index_builds
+from rollbook.postgres.replication import replica_lag_seconds, wal_senders
 from rollbook.prom.catalog import concept
 from rollbook.prom.client import PromClient
 from rollbook.prom.rules import all_alerts
@@ -22,13 +23,6 @@ from rollbook.step import StepResult
 from rollbook.verdict import Check, compare, expect
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-# Replica lag in seconds, with the idle-primary fix: 0 when everything received is replayed.
-# NULL (unknown) when WAL is waiting to be replayed but no transaction was replayed yet.
-REPLICA_LAG_SQL = """
-SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END
-"""
 
 BLOCKERS_SQL = """
 SELECT pid, usename, application_name, state,
@@ -93,21 +87,11 @@ def connectivity(params: Params) -> StepResult:
 
 def replication(params: Params, max_lag_seconds: float) -> StepResult:
     """The replica streams from the primary and replays within the lag threshold."""
-    with session(params.primary, params.safety, purpose="preflight", read_only=True) as conn:
-        table = pd.DataFrame(
-            conn.execute(
-                "SELECT application_name, client_addr::text, state, sync_state, "
-                "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS replay_lag_bytes "
-                "FROM pg_stat_replication"
-            ).fetchall(),
-            columns=["application_name", "client_addr", "state", "sync_state", "lag_bytes"],
-        )
+    table = wal_senders(params, "preflight")
     streaming = bool((table["state"] == "streaming").any()) if len(table) else False
     lag, unknown = None, "no `replica` in params"
     if params.replica:
-        with session(params.replica, params.safety, purpose="preflight", read_only=True) as conn:
-            (measured,) = one_row(conn, REPLICA_LAG_SQL)
-        lag = None if measured is None else float(measured)
+        lag = replica_lag_seconds(params, "preflight")
         unknown = "unknown: received WAL not replayed, no replayed transaction to time"
     return StepResult(
         table,
